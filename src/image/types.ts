@@ -1,0 +1,40 @@
+/** build/<name>/build.json: every input and output of one build. Stage 6 (run) reads only this. */
+
+export interface ArtifactRecord {
+  /** File name inside the build folder. */
+  readonly file: string;
+  /** Bytes on disk (stat size). */
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface BuildRecord {
+  readonly formatVersion: 1;
+  readonly name: string;
+  readonly configHash: string;
+  /** Every option with its value and source, as `tailor config --json` prints them. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly profile?: string;
+  readonly modules: readonly string[];
+  readonly kernel: {
+    readonly flavour: 'stock' | 'custom';
+    readonly release: string;
+    readonly packageVersion: string;
+    /** bzImage copy; always present. */
+    readonly bzImage: ArtifactRecord;
+    /** Uncompressed PVH-capable vmlinux, when the kernel has it. */
+    readonly vmlinux?: ArtifactRecord;
+    readonly hasVirtioMmio: boolean;
+    readonly hasPci: boolean;
+    readonly hasAcpi: boolean;
+  };
+  /** fs=ramfs: the initramfs. */
+  readonly initrd?: ArtifactRecord & { readonly compression: string };
+  /** Disk-backed roots (rofs/ext4/btrfs): the root disk, first virtio-blk device. */
+  readonly rootDisk?: ArtifactRecord & { readonly fs: string; readonly readOnly: boolean };
+  /** Kernel command line before `--` (console, root=, quiet ...). */
+  readonly kernelCmdline: string;
+  /** The application command line (OSv grammar) the init runs when `-e` is not given. */
+  readonly appCmdline: string;
+  readonly builtAt: string;
+}

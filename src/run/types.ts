@@ -1,0 +1,34 @@
+export type Hypervisor = 'qemu' | 'qemu_microvm' | 'firecracker';
+export type Accel = 'kvm' | 'tcg';
+
+export interface RunOptions {
+  readonly buildDir: string;
+  readonly memoryMiB: number;
+  readonly cpus: number;
+  /** Replace the image's command line (OSv's -e). */
+  readonly execute?: string;
+  readonly hypervisor: Hypervisor;
+  /** Forced accelerator; undefined = probe KVM, fall back to TCG. */
+  readonly accel?: Accel;
+  readonly timeoutSeconds?: number;
+  readonly dryRun: boolean;
+  readonly verbose: boolean;
+  /** Copy the guest console to this stream (default: process.stdout). */
+  readonly console?: NodeJS.WritableStream;
+}
+
+export interface RunResult {
+  /** The guest application's exit status (from the init's exit marker). */
+  readonly exitCode: number;
+  readonly accel: Accel;
+  /** Guest CLOCK_BOOTTIME at application start, ms (from the init's marker). */
+  readonly guestToAppMs?: number;
+  /** Host wall time from QEMU spawn to the app-start marker, ms. */
+  readonly hostToAppMs?: number;
+  /** Host wall time from QEMU spawn to QEMU exit, ms. */
+  readonly hostTotalMs: number;
+  readonly memoryMiB: number;
+  /** Everything the guest wrote to its console. */
+  readonly console: string;
+  readonly timedOut: boolean;
+}
