@@ -25,6 +25,11 @@ interface OptionBase {
   readonly effect?: string;
   /** Where OSv's meaning differs from ours, in words (docs). */
   readonly osvNote?: string;
+  /**
+   * Returns why the option has no effect in this combination (a warning), or
+   * undefined when it does. Called only for values that differ from the default.
+   */
+  readonly noEffect?: (options: Readonly<Record<string, unknown>>) => string | undefined;
 }
 
 export type OptionSpec =

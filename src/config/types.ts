@@ -8,7 +8,8 @@ export type ValueSource =
   | { kind: 'profile'; name: string; file: string; line: number } // built-in conf/profiles
   | { kind: 'project-profile'; name: string; file: string; line: number } // ./conf/profiles
   | { kind: 'project-file'; file: string } // ./tailor.yaml
-  | { kind: 'command-line'; arg: string };
+  | { kind: 'command-line'; arg: string }
+  | { kind: 'derived'; reason: string }; // e.g. from conf_drivers_profile or an implication rule
 
 export interface ResolvedValue {
   readonly value: OptionValue;
