@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
+import { register as config } from './config.ts';
+import { register as modules } from './modules.ts';
+import { register as options } from './options.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [
+  options,
+  config,
+  modules,
+];
