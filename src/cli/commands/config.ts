@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { describeSource, formatOptionValue, resolveConfig } from '../../config/index.ts';
+import { describeSource, formatOptionValue } from '../../config/index.ts';
+import { configFromCommand } from '../build-args.ts';
 import { formatTable } from '../table.ts';
 
 export function register(program: Command): void {
@@ -11,9 +12,7 @@ export function register(program: Command): void {
     .allowUnknownOption(true)
     .helpOption('-h, --help')
     .action((args: string[], opts: { json?: boolean }, cmd: Command) => {
-      const buildArgs = [...args, ...cmd.args.filter((a) => !args.includes(a))].filter((a) => a !== '--json');
-      const config = resolveConfig(buildArgs);
-      for (const w of config.warnings) process.stderr.write(`tailor: warning: ${w}\n`);
+      const config = configFromCommand(args, cmd, ['--json']);
       if (opts.json) {
         const out = {
           hash: config.hash,

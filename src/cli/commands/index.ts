@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as build } from './build.ts';
 import { register as config } from './config.ts';
 import { register as modules } from './modules.ts';
 import { register as options } from './options.ts';
@@ -10,4 +11,5 @@ export const commands: RegisterCommand[] = [
   options,
   config,
   modules,
+  build,
 ];

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { resolveConfig } from '../../config/index.ts';
+import { configFromCommand } from '../build-args.ts';
 import { UsageError } from '../../errors.ts';
 import { ModuleLibrary } from '../../modules/lookup.ts';
 import { planModules, selectModules, type ModuleSelection } from '../../modules/index.ts';
@@ -8,11 +8,6 @@ import type { ManifestEntry } from '../../modules/types.ts';
 import { didYouMean } from '../../config/suggest.ts';
 import { formatTable } from '../table.ts';
 
-/** Build-arguments parsing shared by commands that take `key=value ...` like `tailor build`. */
-function configFrom(args: readonly string[], cmd: Command) {
-  const all = [...args, ...cmd.args.filter((a) => !args.includes(a))].filter((a) => a !== '--json');
-  return resolveConfig(all);
-}
 
 function describeSource(e: ManifestEntry): string {
   switch (e.source.kind) {
@@ -86,7 +81,7 @@ export function register(program: Command): void {
     .option('--json', 'machine-readable output')
     .allowUnknownOption(true)
     .action((args: string[], opts: { json?: boolean }, cmd: Command) => {
-      const config = configFrom(args, cmd);
+      const config = configFromCommand(args, cmd, ['--json']);
       const sel = selectModules(config);
       const plan = planModules(sel, join(config.cwd, 'build', '.modules'), { requireFiles: false });
       if (opts.json) {

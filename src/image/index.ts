@@ -1,0 +1,210 @@
+/**
+ * Stage 5: a build folder. Runs the stages in order (modules → kernel →
+ * rootfs) and writes build/<name>/ — kernel, initrd or root disk, cmdline,
+ * manifest, build.json — into a temporary folder renamed into place at the
+ * end, then points build/last at it.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { BuildConfig } from '../config/types.ts';
+import { UsageError } from '../errors.ts';
+import { prepareKernel } from '../kernel/index.ts';
+import type { KernelArtifact } from '../kernel/types.ts';
+import { planModules, selectModules } from '../modules/index.ts';
+import type { ModulePlan } from '../modules/types.ts';
+import { writeRootfs } from '../rootfs/index.ts';
+import type { ContentTree, RamfsCompression } from '../rootfs/types.ts';
+import { assembleContent } from './content.ts';
+import { buildGuestInit } from './guest-init.ts';
+import { kernelWords, rootfsNeeds } from './boot-args.ts';
+import { runModuleBuilds } from './module-build.ts';
+import type { ArtifactRecord, BuildRecord } from './types.ts';
+
+export interface BuildResult {
+  readonly dir: string;
+  readonly record: BuildRecord;
+}
+
+export type Progress = (message: string) => void;
+
+export function buildName(config: BuildConfig): string {
+  const explicit = String(config.options.name);
+  const name = explicit || (config.options.image as string[]).join('+') || 'empty';
+  if (!/^[A-Za-z0-9_.+-]+$/.test(name) || name === 'last' || name.startsWith('.')) {
+    throw new UsageError(`build name "${name}" is not usable as a folder name`, 'set name= to letters, digits, _ . + -');
+  }
+  return name;
+}
+
+export async function buildImage(config: BuildConfig, progress: Progress = () => {}): Promise<BuildResult> {
+  const o = config.options;
+  const fs = String(o.fs);
+  if (fs === 'virtiofs') {
+    throw new UsageError('fs=virtiofs (a host share as the root) is not built yet', 'use fs=ramfs, rofs, ext4 or btrfs');
+  }
+  const buildRoot = join(config.cwd, 'build');
+  const name = buildName(config);
+  const finalDir = join(buildRoot, name);
+  const tmpDir = join(buildRoot, `.${name}.tmp-${process.pid}`);
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+  try {
+    progress('resolving modules');
+    const selection = selectModules(config);
+    const moduleBuildRoot = join(buildRoot, '.modules');
+    await runModuleBuilds(selection.order, config, moduleBuildRoot);
+    const plan = planModules(selection, moduleBuildRoot);
+
+    const needs = [...new Set([...plan.kernelNeeds, ...(rootfsNeeds[fs] ?? [])])].sort();
+    progress(`preparing the ${String(o.kernel)} kernel (needs: ${needs.join(', ') || 'none'})`);
+    const kernel = await prepareKernel(config, needs);
+
+    progress('building the guest init');
+    const initPath = await buildGuestInit();
+    const appCmdline = plan.command ?? '';
+    const tree = await assembleContent({
+      plan,
+      kernel,
+      initPath,
+      appCmdline,
+      stripElf: o.conf_hide_symbols === true,
+      scratchDir: tmpDir,
+    });
+
+    progress(`writing the ${fs} root filesystem`);
+    const rootFile = fs === 'ramfs' ? 'initrd.img' : `root.${fs === 'rofs' ? 'erofs' : fs}`;
+    const compression = chooseCompression(fs, String(o.fs_compression), kernel);
+    const root = await writeRootfs(tree, join(tmpDir, rootFile), {
+      fs: fs as 'ramfs' | 'rofs' | 'ext4' | 'btrfs',
+      compression,
+      sizeMiB: Number(o.fs_size_mb) || undefined,
+      seed: config.hash,
+    });
+
+    const bzImage = await placeFile(kernel.bzImage, join(tmpDir, 'bzImage'));
+    const vmlinux = kernel.vmlinux ? await placeFile(kernel.vmlinux, join(tmpDir, 'vmlinux')) : undefined;
+    const kernelCmdline = kernelWords(fs, { pci: kernel.hasPci, btrfsCompression: fs === 'btrfs' ? compression : undefined }).join(' ');
+    await writeFile(join(tmpDir, 'cmdline'), `${kernelCmdline} -- ${appCmdline}\n`);
+    await writeFile(join(tmpDir, 'usr.manifest'), manifestText(plan, tree));
+
+    const rootRecord: ArtifactRecord = { file: rootFile, bytes: root.bytes, sha256: root.sha256 };
+    const record: BuildRecord = {
+      formatVersion: 1,
+      name,
+      configHash: config.hash,
+      options: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: config.sources[k] }])),
+      ...(config.profileName ? { profile: config.profileName } : {}),
+      modules: plan.order.map((m) => m.name),
+      kernel: {
+        flavour: kernel.flavour,
+        release: kernel.release,
+        packageVersion: kernel.packageVersion,
+        bzImage,
+        ...(vmlinux ? { vmlinux } : {}),
+        hasVirtioMmio: kernel.hasVirtioMmio,
+        hasPci: kernel.hasPci,
+        hasAcpi: kernel.hasAcpi,
+      },
+      ...(fs === 'ramfs'
+        ? { initrd: { ...rootRecord, compression } }
+        : { rootDisk: { ...rootRecord, fs, readOnly: root.readOnly } }),
+      kernelCmdline,
+      appCmdline,
+      builtAt: new Date().toISOString(),
+    };
+    await writeFile(join(tmpDir, 'build.json'), JSON.stringify(record, null, 2) + '\n');
+    if (o.export !== 'none') await exportTree(tree, plan, String(o.export), join(tmpDir, 'export'));
+    await removeScratch(tmpDir);
+
+    progress('moving the build into place');
+    await replaceDir(tmpDir, finalDir);
+    await pointLast(buildRoot, name);
+    return { dir: finalDir, record };
+  } catch (err) {
+    await rm(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function chooseCompression(fs: string, requested: string, kernel: KernelArtifact): RamfsCompression | string {
+  if (fs === 'ramfs') {
+    const c = requested === 'auto' ? 'gzip' : requested;
+    if (!(kernel.initrdCompressions as readonly string[]).includes(c)) {
+      throw new UsageError(
+        `fs_compression=${c}: this kernel cannot unpack a ${c} initramfs`,
+        `use one of: ${kernel.initrdCompressions.join(', ')}`,
+      );
+    }
+    return c;
+  }
+  if (fs === 'rofs') return requested === 'auto' ? 'lz4hc' : requested;
+  if (fs === 'btrfs') return requested === 'auto' ? 'zstd' : requested;
+  return 'none';
+}
+
+/** Hard-link a cached kernel file into the build when on the same file system (no copy), else copy. */
+async function placeFile(source: string, dest: string): Promise<ArtifactRecord> {
+  try {
+    await link(source, dest);
+  } catch {
+    await copyFile(source, dest);
+  }
+  return { file: basename(dest), bytes: (await stat(dest)).size, sha256: await sha256File(dest) };
+}
+
+export function sha256File(path: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (b) => h.update(b))
+      .on('error', reject)
+      .on('end', () => resolvePromise(h.digest('hex')));
+  });
+}
+
+/** The final manifest: every guest path, what it is, where it came from. */
+function manifestText(plan: ModulePlan, tree: ContentTree): string {
+  const owner = new Map(plan.manifest.map((e) => [e.guestPath, e.module]));
+  const lines = [...tree.entries]
+    .sort((a, b) => (a.path < b.path ? -1 : 1))
+    .map((e) => {
+      const from = e.kind === 'file' ? e.source : e.kind === 'symlink' ? `->${e.target}` : e.kind === 'data' ? '(generated)' : `(${e.kind})`;
+      return `${e.path}: ${from}  # ${owner.get(e.path) ?? 'tailor'}`;
+    });
+  return `# Final image manifest, written by tailor build\n${lines.join('\n')}\n`;
+}
+
+async function exportTree(tree: ContentTree, plan: ModulePlan, mode: string, dir: string): Promise<void> {
+  const { stageTree } = await import('../rootfs/staging.ts');
+  const own = new Set(plan.manifest.map((e) => e.guestPath));
+  const entries = mode === 'selected' ? tree.entries.filter((e) => own.has(e.path)) : tree.entries;
+  await stageTree({ entries: entries.filter((e) => e.kind !== 'chardev') }, dir);
+}
+
+async function removeScratch(dir: string): Promise<void> {
+  for (const f of await readdir(dir)) if (f.startsWith('stripped-')) await rm(join(dir, f));
+}
+
+/** Swap the new folder in: the old build is moved aside first, so a reader sees either the old or the new one. */
+async function replaceDir(tmpDir: string, finalDir: string): Promise<void> {
+  const old = `${finalDir}.old-${process.pid}`;
+  let hadOld = false;
+  try {
+    await rename(finalDir, old);
+    hadOld = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await rename(tmpDir, finalDir);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+async function pointLast(buildRoot: string, name: string): Promise<void> {
+  const last = join(buildRoot, 'last');
+  const tmp = join(buildRoot, `.last.tmp-${process.pid}`);
+  await rm(tmp, { force: true });
+  await symlink(name, tmp);
+  await rename(tmp, last);
+}

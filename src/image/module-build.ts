@@ -1,0 +1,43 @@
+/**
+ * Runs each module's `build:` command (in dependency order) before its
+ * manifest is read, with the compiler settings the build options ask for.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BuildConfig } from '../config/types.ts';
+import { MissingToolError, TailorError } from '../errors.ts';
+import type { ModuleDefinition } from '../modules/module-file.ts';
+import { exec, hasCommand } from '../util/exec.ts';
+
+/** CFLAGS for modules built from source: opt, march, mtune, cflags, and PGO. */
+export function moduleCflags(config: BuildConfig): string {
+  const o = config.options;
+  const flags = [String(o.opt), `-march=${String(o.march)}`, `-mtune=${String(o.mtune)}`, ...(o.cflags as string[])];
+  if (o.profile === 'generate') flags.push('-fprofile-generate');
+  if (o.profile === 'use') flags.push('-fprofile-use', '-Wno-missing-profile');
+  if (o.mode === 'debug') flags.push('-g');
+  return flags.join(' ');
+}
+
+export async function runModuleBuilds(modules: readonly ModuleDefinition[], config: BuildConfig, buildRoot: string): Promise<void> {
+  const needsBuild = modules.filter((m) => m.build);
+  if (needsBuild.length === 0) return;
+  if (!(await hasCommand('musl-gcc'))) throw new MissingToolError('musl-gcc', 'musl-tools', 'modules are built from source as static musl binaries');
+  for (const m of needsBuild) {
+    const out = join(buildRoot, m.name);
+    await mkdir(out, { recursive: true });
+    const env = {
+      ...process.env,
+      CC: 'musl-gcc',
+      CFLAGS: moduleCflags(config),
+      MODULE_DIR: m.dir,
+      MODULE_BUILD: out,
+    };
+    const r = await exec('sh', ['-c', m.build!], { cwd: m.dir, env, allowFailure: true });
+    if (r.code !== 0) {
+      throw new TailorError(`module ${m.name}: its build command failed (exit ${r.code}): ${m.build}\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`, {
+        hint: `fix the module in ${m.dir}, or run the command there by hand with CC=musl-gcc`,
+      });
+    }
+  }
+}
