@@ -1,0 +1,258 @@
+/**
+ * kernel=stock: Debian's prebuilt linux-image-<abi>-amd64, fetched with
+ * `apt-get download` (never installed on the host), unpacked into
+ * Tailor's cache once per package version, with the module index and the
+ * uncompressed PVH vmlinux prepared beside it. Later calls read the cache
+ * only; apt is consulted again only when its package lists changed.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TailorError } from '../errors.ts';
+import { writeFileAtomic, tempSibling } from '../util/atomic.ts';
+import { exec } from '../util/exec.ts';
+import { cacheDir } from '../util/paths.ts';
+import { extractVmlinux, type PayloadCompression } from './bzimage.ts';
+import { hasPvhNote } from '../elf/index.ts';
+import { stockModulesFor, validateKernelNeeds } from './features.ts';
+import { loadModuleIndex, resolveModules, writeModuleIndex } from './modules-dep.ts';
+import type { KernelArtifact } from './types.ts';
+
+/** The metapackage that always depends on Debian's current amd64 kernel. */
+const META_PACKAGE = 'linux-image-amd64';
+const APT_LISTS = '/var/lib/apt/lists';
+
+export interface StockPackage {
+  /** e.g. linux-image-6.1.0-56-amd64 */
+  readonly name: string;
+  /** e.g. 6.1.192-2 */
+  readonly version: string;
+}
+
+/** What the cache folder of one package version holds (stock.json). */
+export interface StockKernelFiles {
+  readonly package: StockPackage;
+  readonly release: string;
+  /** sha256 and size of the .deb it came from. */
+  readonly debSha256: string;
+  readonly debSize: number;
+  /** Host paths, relative to the cache folder. */
+  readonly bzImage: string;
+  readonly vmlinux?: string;
+  readonly config: string;
+  /** /lib/modules/<release> inside the unpacked package. */
+  readonly moduleDir: string;
+  readonly payloadCompression?: PayloadCompression;
+}
+
+const log = (msg: string) => process.stderr.write(`tailor: ${msg}\n`);
+
+/** Folder name for a Debian version (epochs have ':'). */
+const versionDirName = (v: string) => v.replace(/[^A-Za-z0-9.+~-]/g, '_');
+
+/** The cache folder of one stock kernel package version. */
+export function stockCacheDir(version: string): string {
+  return cacheDir('stock', versionDirName(version));
+}
+
+async function aptListsStamp(): Promise<number> {
+  try {
+    return (await stat(APT_LISTS)).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+async function queryApt(): Promise<StockPackage | undefined> {
+  const r = await exec('apt-cache', ['show', '--no-all-versions', META_PACKAGE], { allowFailure: true });
+  if (r.code !== 0) return undefined;
+  const dep = /^Depends:.*?\b(linux-image-[0-9][^\s,(]*-amd64)\s*\(=\s*([^)\s]+)\)/m.exec(r.stdout);
+  if (!dep) return undefined;
+  return { name: dep[1]!, version: dep[2]! };
+}
+
+/**
+ * Which linux-image package Debian currently ships, from apt's cache;
+ * runs `apt-get update` once when apt knows none. The answer is kept
+ * until apt's package lists change.
+ */
+export async function resolveStockPackage(): Promise<StockPackage> {
+  const recordPath = cacheDir('stock', 'resolved.json');
+  const stamp = await aptListsStamp();
+  try {
+    const rec = JSON.parse(await readFile(recordPath, 'utf8')) as { aptLists: number; package: StockPackage };
+    if (rec.aptLists === stamp && rec.package?.name && rec.package?.version) return rec.package;
+  } catch {
+    /* no record yet, or an unreadable one: ask apt */
+  }
+  let pkg = await queryApt();
+  if (!pkg) {
+    log(`apt knows no ${META_PACKAGE} package yet; running apt-get update once`);
+    const up = await exec('apt-get', ['update'], { allowFailure: true });
+    if (up.code !== 0) {
+      throw new TailorError(`apt-get update failed, so Debian's kernel package cannot be found:\n${up.stderr.trim().split('\n').slice(-3).join('\n')}`, {
+        hint: 'run apt-get update as root (sudo apt-get update), check the network, or use kernel=custom',
+      });
+    }
+    pkg = await queryApt();
+    if (!pkg) {
+      throw new TailorError(`apt has no ${META_PACKAGE} package with a linux-image-*-amd64 dependency`, {
+        hint: 'kernel=stock needs a Debian (amd64) apt source with the main component; or use kernel=custom',
+      });
+    }
+  }
+  await writeFileAtomic(recordPath, `${JSON.stringify({ aptLists: await aptListsStamp(), package: pkg }, null, 2)}\n`);
+  return pkg;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/** Download and unpack `pkg` into `dir` (a fresh temp folder). */
+async function unpackPackage(pkg: StockPackage, dir: string): Promise<StockKernelFiles> {
+  log(`downloading Debian's kernel ${pkg.name} ${pkg.version} (apt-get download, not installed on this host)`);
+  // Sandbox user root: _apt cannot write into a cache under root's home, and would only warn.
+  const dl = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: dir, allowFailure: true });
+  const deb = (await readdir(dir)).find((f) => f.endsWith('.deb'));
+  if (dl.code !== 0 || !deb) {
+    throw new TailorError(`apt-get download ${pkg.name}=${pkg.version} failed:\n${dl.stderr.trim().split('\n').slice(-3).join('\n')}`, {
+      hint: 'check the network and apt sources (apt-get update), or use kernel=custom',
+    });
+  }
+  const debPath = join(dir, deb);
+  const debSha256 = await sha256File(debPath);
+  const debSize = (await stat(debPath)).size;
+  log(`unpacking ${deb} (${(debSize / 1e6).toFixed(1)} MB)`);
+  await exec('dpkg-deb', ['-x', debPath, join(dir, 'root')]);
+  await rm(debPath);
+
+  const releases = await readdir(join(dir, 'root', 'lib', 'modules'));
+  if (releases.length !== 1) throw new TailorError(`${deb}: expected one /lib/modules/<release> folder, found ${releases.join(', ') || 'none'}`);
+  const release = releases[0]!;
+  const moduleDir = join('root', 'lib', 'modules', release);
+  const bzImage = join('root', 'boot', `vmlinuz-${release}`);
+  const config = join('root', 'boot', `config-${release}`);
+  for (const f of [bzImage, config]) await stat(join(dir, f)); // fail here, not at boot, if the package layout changed
+
+  const count = await writeModuleIndex(join(dir, moduleDir));
+  log(`indexed ${count} kernel modules of ${release}`);
+
+  // The uncompressed vmlinux is only worth keeping when it can be booted through PVH.
+  let vmlinux: string | undefined = 'vmlinux';
+  let payloadCompression: PayloadCompression | undefined;
+  try {
+    payloadCompression = await extractVmlinux(join(dir, bzImage), join(dir, vmlinux));
+    if (!hasPvhNote(await readFile(join(dir, vmlinux)), join(dir, vmlinux))) {
+      log(`${release}: the vmlinux has no PVH entry note; booting the bzImage instead`);
+      await rm(join(dir, vmlinux));
+      vmlinux = undefined;
+    }
+  } catch (err) {
+    log(`${release}: no uncompressed vmlinux (${(err as Error).message}); booting the bzImage instead`);
+    vmlinux = undefined;
+  }
+  return { package: pkg, release, debSha256, debSize, bzImage, vmlinux, config, moduleDir, payloadCompression };
+}
+
+/** stock.json of a finished cache folder whose kernel is still there; undefined otherwise. */
+async function readCached(dir: string): Promise<StockKernelFiles | undefined> {
+  try {
+    const files = JSON.parse(await readFile(join(dir, 'stock.json'), 'utf8')) as StockKernelFiles;
+    await stat(join(dir, files.bzImage));
+    return files;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stock kernel's files, from the cache or freshly fetched (into a temp folder renamed into place). */
+export async function fetchStockKernel(pkg: StockPackage): Promise<{ dir: string; files: StockKernelFiles }> {
+  const dir = stockCacheDir(pkg.version);
+  const cached = await readCached(dir);
+  if (cached) return { dir, files: cached };
+  await mkdir(cacheDir('stock'), { recursive: true });
+  const tmp = tempSibling(dir);
+  await mkdir(tmp);
+  try {
+    const files = await unpackPackage(pkg, tmp);
+    await writeFileAtomic(join(tmp, 'stock.json'), `${JSON.stringify(files, null, 2)}\n`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(tmp, dir);
+        return { dir, files };
+      } catch (err) {
+        if (!['ENOTEMPTY', 'EEXIST'].includes((err as NodeJS.ErrnoException).code ?? '') || attempt > 0) throw err;
+        // Another build finished the same version first: use theirs. A folder without a kernel is damaged: replace it.
+        const theirs = await readCached(dir);
+        if (theirs) {
+          await rm(tmp, { recursive: true, force: true });
+          return { dir, files: theirs };
+        }
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A kernel .config as symbol -> value ('y', 'm', a string; 'n' for "is not set"). */
+export function parseKernelConfig(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    let m = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!.replace(/^"(.*)"$/, '$1'));
+    else if ((m = /^# CONFIG_([A-Za-z0-9_]+) is not set$/.exec(line))) out.set(m[1]!, 'n');
+  }
+  return out;
+}
+
+/** initramfs compressions a kernel configuration can unpack. */
+export function initrdCompressionsOf(config: ReadonlyMap<string, string>): KernelArtifact['initrdCompressions'] {
+  const out: ('none' | 'gzip' | 'lz4' | 'zstd' | 'xz')[] = ['none'];
+  if (config.get('RD_GZIP') === 'y') out.push('gzip');
+  if (config.get('RD_LZ4') === 'y') out.push('lz4');
+  if (config.get('RD_ZSTD') === 'y') out.push('zstd');
+  if (config.get('RD_XZ') === 'y') out.push('xz');
+  return out;
+}
+
+/**
+ * Debian's kernel with the modules that `needs` (kernel feature names, see
+ * features.ts) and the requested virtio transports require, in load order.
+ */
+export async function prepareStockKernel(needs: readonly string[], transport: { mmio: boolean; pci: boolean }): Promise<KernelArtifact> {
+  const wanted = validateKernelNeeds([
+    ...(transport.mmio ? ['virtio-mmio'] : []),
+    ...(transport.pci ? ['virtio-pci'] : []),
+    ...needs,
+  ]);
+  const pkg = await resolveStockPackage();
+  const { dir, files } = await fetchStockKernel(pkg);
+  const config = parseKernelConfig(await readFile(join(dir, files.config), 'utf8'));
+  const index = await loadModuleIndex(join(dir, files.moduleDir), files.release);
+  const modules = resolveModules(index, stockModulesFor(wanted));
+  const loaded = new Set(modules.map((m) => m.source));
+  // A transport is usable when built in (=y) or when its module is among those the image loads.
+  const provides = (symbol: string, module: string) =>
+    config.get(symbol) === 'y' || (config.get(symbol) === 'm' && index.modules.has(module) && loaded.has(join(index.dir, index.modules.get(module)!.path)));
+  return {
+    flavour: 'stock',
+    release: files.release,
+    packageVersion: files.package.version,
+    bzImage: join(dir, files.bzImage),
+    ...(files.vmlinux ? { vmlinux: join(dir, files.vmlinux) } : {}),
+    config: join(dir, files.config),
+    // Debian's System.map is a placeholder pointing at the -dbg package: not worth a path.
+    modules,
+    initrdCompressions: initrdCompressionsOf(config),
+    hasVirtioMmio: provides('VIRTIO_MMIO', 'virtio_mmio'),
+    hasPci: config.get('PCI') === 'y' && provides('VIRTIO_PCI', 'virtio_pci'),
+    hasAcpi: config.get('ACPI') === 'y',
+  };
+}
