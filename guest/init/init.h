@@ -1,0 +1,35 @@
+/* Shared pieces of the Tailor guest init (PID 1). */
+#ifndef TAILOR_INIT_H
+#define TAILOR_INIT_H
+
+#include <stdint.h>
+
+#include "cmdline.h"
+
+/* console.c: markers and messages, one write per line */
+extern int verbose;
+uint64_t boottime_ns(void);
+void console_ensure(void);
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void phase_end(const char *name, int print_marker);
+void bootchart_table(void);
+void bootchart_replay(void);
+
+/* mounts.c */
+int mount_base(const char *type, const char *target, unsigned long flags, const char *data);
+int mount_user(const struct cl_mount *m);
+int mkdir_parents(const char *path);
+
+/* kmod.c: loads /etc/tailor/modules */
+int load_modules(const char *list_path);
+
+/* sysctl.c */
+int apply_sysctl(const struct cl_sysctl *s);
+
+/* run.c: runs the commands; returns the exit status for tailor:exit */
+int run_commands(const struct cl_result *res, int global_redirect_fd);
+void stop_everything(void);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Test program for the init's real-guest test (test/e2e/init-guest.test.ts).
+ *   tprog print WORDS...   print the words (joined by spaces)
+ *   tprog args WORDS...    print each argument in brackets: args: [a] [b c]
+ *   tprog exit N           exit with status N
+ *   tprog env NAME         print NAME=VALUE or NAME is unset
+ *   tprog sleep MS TEXT    sleep, then print TEXT
+ *   tprog cat FILE         copy FILE to stdout
+ *   tprog pwd              print the working directory
+ *   tprog abort            die with SIGABRT
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: tprog print|args|exit|env|sleep|cat|pwd|abort ...\n");
+		return 64;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "print") == 0) {
+		for (int i = 2; i < argc; i++)
+			printf("%s%s", argv[i], i + 1 < argc ? " " : "");
+		printf("\n");
+		return 0;
+	}
+	if (strcmp(cmd, "args") == 0) {
+		printf("args:");
+		for (int i = 2; i < argc; i++)
+			printf(" [%s]", argv[i]);
+		printf("\n");
+		return 0;
+	}
+	if (strcmp(cmd, "exit") == 0 && argc == 3)
+		return atoi(argv[2]);
+	if (strcmp(cmd, "env") == 0 && argc == 3) {
+		const char *v = getenv(argv[2]);
+		if (v)
+			printf("%s=%s\n", argv[2], v);
+		else
+			printf("%s is unset\n", argv[2]);
+		return 0;
+	}
+	if (strcmp(cmd, "sleep") == 0 && argc == 4) {
+		long ms = atol(argv[2]);
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+		printf("%s\n", argv[3]);
+		return 0;
+	}
+	if (strcmp(cmd, "cat") == 0 && argc == 3) {
+		FILE *f = fopen(argv[2], "r");
+		if (!f) {
+			perror(argv[2]);
+			return 1;
+		}
+		char buf[4096];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+			fwrite(buf, 1, n, stdout);
+		fclose(f);
+		return 0;
+	}
+	if (strcmp(cmd, "pwd") == 0) {
+		char buf[4096];
+		printf("pwd=%s\n", getcwd(buf, sizeof buf) ? buf : "?");
+		return 0;
+	}
+	if (strcmp(cmd, "abort") == 0) {
+		abort();
+	}
+	fprintf(stderr, "tprog: bad arguments for %s\n", cmd);
+	return 64;
+}
