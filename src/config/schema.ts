@@ -60,7 +60,7 @@ const driverKconfig: Readonly<Record<DriverSwitch, { help: string; on: KconfigAs
   pci: { help: 'PCI bus', on: { PCI: 'y' }, off: { PCI: 'n' } },
   acpi: { help: 'ACPI (power-off, device discovery on pc/q35)', on: { ACPI: 'y' }, off: { ACPI: 'n' } },
   virtio: { help: 'virtio core (and virtio-pci when pci is on)', on: { VIRTIO_MENU: 'y' } },
-  virtio_blk: { help: 'virtio block devices', on: { BLK_DEV: 'y', VIRTIO_BLK: 'y' } },
+  virtio_blk: { help: 'virtio block devices', on: { BLOCK: 'y', BLK_DEV: 'y', VIRTIO_BLK: 'y' } },
   virtio_net: { help: 'virtio network', on: { NET: 'y', NETDEVICES: 'y', NET_CORE: 'y', VIRTIO_NET: 'y' } },
   virtio_scsi: { help: 'virtio SCSI', on: { SCSI: 'y', SCSI_LOWLEVEL: 'y', SCSI_VIRTIO: 'y' } },
   virtio_fs: { help: 'virtio-fs host shares', on: { FUSE_FS: 'y', VIRTIO_FS: 'y' } },

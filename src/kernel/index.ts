@@ -5,6 +5,7 @@
 import type { BuildConfig } from '../config/types.ts';
 import { TailorError } from '../errors.ts';
 import { prepareStockKernel } from './stock.ts';
+import { prepareCustomKernel } from './custom/index.ts';
 import type { KernelArtifact } from './types.ts';
 
 export type { KernelArtifact, KernelModuleFile } from './types.ts';
@@ -29,7 +30,7 @@ export async function prepareKernel(config: BuildConfig, needs: readonly string[
         pci: flag(config, 'conf_drivers_pci', true),
       });
     case 'custom':
-      throw new TailorError('custom kernels are not built yet', { hint: 'use kernel=stock' });
+      return prepareCustomKernel(config, needs);
     default:
       throw new TailorError(`unknown kernel flavour "${String(flavour)}" (expected stock or custom)`);
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as build } from './build.ts';
 import { register as config } from './config.ts';
+import { register as kernel } from './kernel.ts';
 import { register as modules } from './modules.ts';
 import { register as options } from './options.ts';
 
@@ -11,5 +12,6 @@ export const commands: RegisterCommand[] = [
   options,
   config,
   modules,
+  kernel,
   build,
 ];

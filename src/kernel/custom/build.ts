@@ -1,0 +1,211 @@
+/**
+ * Build a custom kernel, or reuse the cached one. The hit path (fragment
+ * hash → key → complete cache folder) runs no make at all.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { BuildConfig } from '../../config/types.ts';
+import { MissingToolError, TailorError } from '../../errors.ts';
+import { exec, hasCommand } from '../../util/exec.ts';
+import { cacheDir } from '../../util/paths.ts';
+import { hasPvhNote } from '../../elf/index.ts';
+import {
+  buildTreeDir, expectedObjects, fragmentHash, kernelDir, kernelKey, kernelsDir, lookupFragment, readMeta, rememberFragment, type KernelMeta,
+} from './cache.ts';
+import { configureKernel, makeArgs } from './configure.ts';
+import { composeFragment, fragmentText, type Fragment } from './fragment.ts';
+import { acquireLock } from './lock.ts';
+import { createProgress } from './progress.ts';
+import { ensureSource, sourceVersion } from './source.ts';
+import { parseDotConfig } from './kconfig.ts';
+
+export interface BuiltKernel {
+  readonly dir: string;
+  readonly meta: KernelMeta;
+  /** True when nothing was compiled (cache hit). */
+  readonly cached: boolean;
+  readonly fragment: Fragment;
+}
+
+export interface BuildOptions {
+  /** Progress and status lines (default: stderr). */
+  readonly log?: (line: string) => void;
+  readonly progressStream?: NodeJS.WriteStream;
+  /** Who asked for each kernel need, for the fragment's reasons. */
+  readonly needSources?: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Files every complete cache folder has. */
+const requiredFiles = ['bzImage', 'vmlinux', 'config', 'System.map', 'build.log', 'meta.json'];
+
+function complete(key: string): boolean {
+  return requiredFiles.every((f) => existsSync(join(kernelDir(key), f)));
+}
+
+/** The compiler identity that goes into the cache key (its first --version line). */
+export async function compilerVersion(llvm: boolean): Promise<string> {
+  const cc = llvm ? 'clang' : 'gcc';
+  if (llvm) {
+    for (const [tool, pkg] of [['clang', 'clang'], ['ld.lld', 'lld'], ['llvm-ar', 'llvm']] as const) {
+      if (!(await hasCommand(tool))) throw new MissingToolError(tool, `${pkg} clang lld llvm`, 'lto=1 builds the kernel with clang ThinLTO');
+    }
+  } else if (!(await hasCommand('gcc'))) throw new MissingToolError('gcc', 'gcc bc bison flex libelf-dev libssl-dev', 'kernel=custom compiles the kernel');
+  const r = await exec(cc, ['--version']);
+  return r.stdout.split('\n')[0]!.trim();
+}
+
+function summaryOf(config: BuildConfig): string {
+  const o = config.options;
+  const parts = [
+    config.profileName ? `--profile=${config.profileName}` : undefined,
+    `drivers=${String(o.conf_drivers_profile)}`,
+    `fs=${String(o.fs)}`,
+    `opt=${String(o.opt)}`,
+    o.mode !== 'release' ? `mode=${String(o.mode)}` : undefined,
+    o.conf_hide_symbols ? 'hide_symbols' : undefined,
+    o.lto ? 'lto' : undefined,
+  ];
+  const switches = Object.entries(config.sources)
+    .filter(([k, s]) => k.startsWith('conf_drivers_') && k !== 'conf_drivers_profile' && s.kind !== 'default' && s.kind !== 'derived')
+    .map(([k]) => `${k}=${o[k] ? 1 : 0}`);
+  return [...parts, ...switches].filter(Boolean).join(' ');
+}
+
+/** Run make, streaming its output into the log and the progress bar. */
+async function runMake(args: string[], env: NodeJS.ProcessEnv, logPath: string, onLine: (l: string) => void): Promise<number> {
+  const log = createWriteStream(logPath);
+  const child = spawn('make', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const feed = (s: NodeJS.ReadableStream) =>
+    new Promise<void>((res) => {
+      const rl = createInterface({ input: s });
+      rl.on('line', (l) => {
+        log.write(l + '\n');
+        onLine(l);
+      });
+      rl.on('close', res);
+    });
+  const [code] = await Promise.all([
+    new Promise<number>((res, rej) => {
+      child.on('error', rej);
+      child.on('close', (c, sig) => res(c ?? (sig ? 128 : 1)));
+    }),
+    feed(child.stdout!),
+    feed(child.stderr!),
+  ]);
+  await new Promise<void>((res) => log.end(res));
+  return code;
+}
+
+/** The custom kernel for `config` and the modules' kernel `needs`: from the cache, or built now. */
+export async function buildCustomKernel(config: BuildConfig, needs: readonly string[], options: BuildOptions = {}): Promise<BuiltKernel> {
+  const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  if (config.options.arch !== undefined && config.options.arch !== 'x64') {
+    throw new TailorError(`kernel=custom builds x86-64 kernels only, and arch=${String(config.options.arch)}`, { hint: 'use arch=x64' });
+  }
+  const fragment = composeFragment(config, needs, options.needSources);
+  const llvm = fragment.makeVars.LLVM === '1';
+  const [version, compiler] = await Promise.all([sourceVersion(), compilerVersion(llvm)]);
+  const fhash = fragmentHash(version, fragmentText(fragment), compiler, fragment.makeVars);
+
+  const hit = async (): Promise<BuiltKernel | undefined> => {
+    const meta = await lookupFragment(fhash);
+    return meta && complete(meta.key) ? { dir: kernelDir(meta.key), meta, cached: true, fragment } : undefined;
+  };
+  const early = await hit();
+  if (early) return early;
+
+  await mkdir(kernelsDir(), { recursive: true });
+  const lock = await acquireLock(join(kernelsDir(), `.lock-${fhash}`), {
+    onWait: (pid) => log(`kernel: another build of this kernel is running (pid ${pid}); waiting for it`),
+  });
+  try {
+    const after = await hit(); // the build we waited for
+    if (after) return after;
+
+    const source = await ensureSource(log);
+    const buildDir = buildTreeDir(fhash);
+    const finalConfig = await configureKernel(source.dir, buildDir, fragment);
+    const key = kernelKey(version, finalConfig, compiler, fragment.makeVars);
+    if (complete(key)) {
+      // Another fragment already produced this exact .config.
+      await rememberFragment(fhash, key);
+      return { dir: kernelDir(key), meta: (await readMeta(key))!, cached: true, fragment };
+    }
+
+    const useCcache = await hasCommand('ccache');
+    const cc = `${useCcache ? 'ccache ' : ''}${llvm ? 'clang' : 'gcc'}`;
+    const env = {
+      ...process.env,
+      CCACHE_DIR: process.env.CCACHE_DIR ?? cacheDir('ccache'),
+      // Reproducible: no build date, user or host in the kernel.
+      KBUILD_BUILD_TIMESTAMP: 'Thu Jan  1 00:00:00 UTC 1970',
+      KBUILD_BUILD_USER: 'tailor',
+      KBUILD_BUILD_HOST: 'tailor',
+      KBUILD_BUILD_VERSION: '1',
+    };
+    const jobs = availableParallelism();
+    const logPath = join(buildDir, 'build.log');
+    log(`kernel: building ${key} (linux-source ${version}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}); log: ${logPath}`);
+    const progress = createProgress('kernel', await expectedObjects(), options.progressStream);
+    const started = Date.now();
+    const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l));
+    progress.done();
+    const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
+    if (code !== 0) {
+      const tail = (await readFile(logPath, 'utf8')).trimEnd().split('\n').slice(-15).join('\n');
+      throw new TailorError(`kernel build failed (make exit ${code}); full log: ${logPath}\n${tail}`, {
+        hint: 'the log shows the first error above these lines; `tailor kernel config` shows the fragment that was built',
+      });
+    }
+
+    // Assemble the cache folder beside its final name, then rename: complete or absent.
+    const tmp = join(kernelsDir(), `.tmp-${key}-${process.pid}`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp);
+    try {
+      await copyFile(join(buildDir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
+      // Boot needs no symbol table: strip it (12 MB → a few MB); System.map and symbols.txt keep the names.
+      await exec('strip', ['--strip-all', '-o', join(tmp, 'vmlinux'), join(buildDir, 'vmlinux')]);
+      const sizes = await exec('nm', ['--size-sort', '-S', '--radix=d', join(buildDir, 'vmlinux')], { allowFailure: true });
+      await writeFile(join(tmp, 'symbols.txt'), sizes.stdout);
+      await copyFile(join(buildDir, '.config'), join(tmp, 'config'));
+      await copyFile(join(buildDir, 'System.map'), join(tmp, 'System.map'));
+      await copyFile(logPath, join(tmp, 'build.log'));
+      await writeFile(join(tmp, 'fragment.txt'), fragmentText(fragment));
+      const wantsPvh = parseDotConfig(finalConfig).get('PVH') === 'y';
+      const hasPvh = hasPvhNote(await readFile(join(tmp, 'vmlinux')), join(tmp, 'vmlinux'));
+      if (wantsPvh && !hasPvh) throw new TailorError(`built vmlinux has no PVH entry note although CONFIG_PVH=y (${join(buildDir, 'vmlinux')})`);
+      const release = (await readFile(join(buildDir, 'include/config/kernel.release'), 'utf8')).trim();
+      const meta: KernelMeta = {
+        key,
+        fragmentHash: fhash,
+        release,
+        sourceVersion: version,
+        compiler,
+        makeVars: fragment.makeVars,
+        summary: summaryOf(config),
+        createdAt: new Date().toISOString(),
+        buildSeconds,
+        objects: progress.objects,
+        sizes: { bzImage: (await stat(join(tmp, 'bzImage'))).size, vmlinux: (await stat(join(tmp, 'vmlinux'))).size },
+        hasPvh,
+      };
+      await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+      await rename(tmp, kernelDir(key)).catch(async (e: NodeJS.ErrnoException) => {
+        if (!complete(key)) throw e; // someone else's identical kernel landed first: keep theirs
+        await rm(tmp, { recursive: true, force: true });
+      });
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+    await rememberFragment(fhash, key);
+    return { dir: kernelDir(key), meta: (await readMeta(key))!, cached: false, fragment };
+  } finally {
+    await lock.release();
+  }
+}

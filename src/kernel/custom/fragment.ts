@@ -1,0 +1,169 @@
+/**
+ * The Kconfig fragment of a custom kernel: an ordered list of symbol
+ * assignments, each with the reason it is there (base fragment, drivers
+ * profile or switch, filesystem, module need, option). Two sources asking
+ * different values for one symbol is an error naming both.
+ */
+import type { BuildConfig } from '../../config/types.ts';
+import { describeSource, driverSwitches, optionsByName } from '../../config/index.ts';
+import { UsageError } from '../../errors.ts';
+import { kernelFeatures, validateKernelNeeds } from '../features.ts';
+import { baseFragment } from './base.ts';
+import { kconfigLine } from './kconfig.ts';
+
+export interface FragmentLine {
+  readonly symbol: string;
+  readonly value: string;
+  /** Why it is there; several when more than one source asked for it. */
+  readonly reasons: readonly string[];
+}
+
+export interface Fragment {
+  readonly lines: readonly FragmentLine[];
+  /** Make variables for the build (KCFLAGS=-O3, LLVM=1), with reasons. */
+  readonly makeVars: Readonly<Record<string, string>>;
+  readonly notes: readonly string[];
+}
+
+/** Kernel features the root filesystem needs (the transport comes from the drivers profile). */
+export const filesystemNeeds: Readonly<Record<string, readonly string[]>> = {
+  ramfs: [],
+  rofs: ['erofs', 'virtio-blk'],
+  ext4: ['ext4', 'virtio-blk'],
+  btrfs: ['btrfs', 'virtio-blk'],
+  virtiofs: ['virtiofs', '9p'],
+};
+
+/** initramfs decompressors per fs_compression of a ramfs root (auto is gzip, as the rootfs stage does). */
+const initrdCompression: Readonly<Record<string, Record<string, string>>> = {
+  auto: { RD_GZIP: 'y' },
+  gzip: { RD_GZIP: 'y' },
+  lz4: { RD_LZ4: 'y' },
+  lz4hc: { RD_LZ4: 'y' },
+  zstd: { RD_ZSTD: 'y' },
+  xz: { RD_XZ: 'y' },
+  lzo: { RD_LZO: 'y' },
+  none: {},
+};
+
+class FragmentBuilder {
+  private readonly bySymbol = new Map<string, { value: string; reasons: string[] }>();
+
+  add(symbol: string, value: string, reason: string): void {
+    const seen = this.bySymbol.get(symbol);
+    if (!seen) this.bySymbol.set(symbol, { value, reasons: [reason] });
+    else if (seen.value === value) {
+      if (!seen.reasons.includes(reason)) seen.reasons.push(reason);
+    } else {
+      throw new UsageError(
+        `conflicting kernel settings: ${kconfigLine(symbol, seen.value)} (${seen.reasons.join('; ')}) but ${kconfigLine(symbol, value)} (${reason})`,
+        'change one of the two options so they agree (see `tailor kernel config` for every line and its reason)',
+      );
+    }
+  }
+
+  addAll(assignments: Readonly<Record<string, string>>, reason: string): void {
+    for (const [symbol, value] of Object.entries(assignments)) this.add(symbol, value, reason);
+  }
+
+  lines(): FragmentLine[] {
+    return [...this.bySymbol.entries()].map(([symbol, { value, reasons }]) => ({ symbol, value, reasons }));
+  }
+}
+
+function optionReason(config: BuildConfig, name: string): string {
+  const value = config.options[name];
+  const shown = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+  const source = config.sources[name];
+  return `${name}=${shown}${source ? ` (${describeSource(source)})` : ''}`;
+}
+
+/** Apply an option's schema `kernel:` mapping (whenOn/whenOff/perValue). */
+function addOptionMapping(b: FragmentBuilder, config: BuildConfig, name: string): void {
+  const spec = optionsByName.get(name);
+  const mapping = spec?.kernel;
+  if (!mapping) return;
+  const value = config.options[name];
+  const reason = optionReason(config, name);
+  if (typeof value === 'boolean') {
+    const set = value ? mapping.whenOn : mapping.whenOff;
+    if (set) b.addAll(set, reason);
+  } else if (mapping.perValue) {
+    const set = mapping.perValue[String(value)];
+    if (set) b.addAll(set, reason);
+  }
+}
+
+/**
+ * Compose the fragment for `config` and the image's kernel `needs` (feature
+ * names from src/kernel/features.ts: the modules' needs; the filesystem's are
+ * added here from config.options.fs).
+ */
+export function composeFragment(
+  config: BuildConfig,
+  needs: readonly string[],
+  /** Who asked for each need (e.g. "module httpserver"), for the reasons; optional. */
+  needSources: ReadonlyMap<string, readonly string[]> = new Map(),
+): Fragment {
+  const b = new FragmentBuilder();
+  const o = config.options;
+  const makeVars: Record<string, string> = {};
+  const notes: string[] = [];
+
+  // (a) base
+  for (const l of baseFragment) b.add(l.symbol, l.value, `base: ${l.why}`);
+
+  // (b) drivers: every switch, as the config stage resolved it from the profile and implications
+  for (const sw of driverSwitches) addOptionMapping(b, config, `conf_drivers_${sw}`);
+  // virtio over PCI needs both switches: the one rule a single switch cannot express.
+  if (o.conf_drivers_virtio === true && o.conf_drivers_pci === true) {
+    b.add('VIRTIO_PCI', 'y', `${optionReason(config, 'conf_drivers_virtio')} with ${optionReason(config, 'conf_drivers_pci')}`);
+  }
+
+  // (c) filesystem
+  const fs = String(o.fs);
+  const fsNeeds = filesystemNeeds[fs];
+  if (!fsNeeds) throw new UsageError(`fs=${fs}: no kernel mapping for this filesystem`, `use one of ${Object.keys(filesystemNeeds).join(', ')}`);
+  for (const need of fsNeeds) b.addAll(kernelFeatures[need]!.kconfig, `${optionReason(config, 'fs')}: kernel feature ${need}`);
+  const compression = String(o.fs_compression ?? 'auto');
+  if (fs === 'ramfs') b.addAll(initrdCompression[compression] ?? {}, `${optionReason(config, 'fs_compression')}: initramfs decompressor`);
+  if (fs === 'rofs' && compression === 'xz') b.add('EROFS_FS_ZIP_LZMA', 'y', `${optionReason(config, 'fs_compression')}: EROFS LZMA decompressor`);
+
+  // (d) module needs
+  // (the filesystem's own needs, which the image stage passes too, already have their fs= reason)
+  for (const need of validateKernelNeeds(needs, 'image modules')) {
+    if (fsNeeds.includes(need) && !needSources.has(need)) continue;
+    const who = needSources.get(need);
+    b.addAll(kernelFeatures[need]!.kconfig, `kernel feature ${need}${who?.length ? ` (needed by ${who.join(', ')})` : ' (needed by the image)'}`);
+  }
+
+  // (e) options with a kernel mapping
+  for (const name of ['conf_hide_symbols', 'opt', 'mode', 'lto', 'conf_preempt', 'conf_lazy_stack', 'conf_tracing', 'conf_mem_huge_page_size']) {
+    addOptionMapping(b, config, name);
+  }
+  // Kernel image compression follows the optimisation goal: xz is smallest, lz4 decompresses fastest.
+  // (PVH boots the uncompressed vmlinux and skips decompression altogether.)
+  if (o.opt === '-Os') b.add('KERNEL_XZ', 'y', `${optionReason(config, 'opt')}: smallest bzImage`);
+  else b.add('KERNEL_LZ4', 'y', `${optionReason(config, 'opt')}: fastest bzImage decompression`);
+  if (o.opt === '-O3') {
+    makeVars.KCFLAGS = '-O3';
+    notes.push('opt=-O3: Kconfig only knows -O2 (CC_OPTIMIZE_FOR_PERFORMANCE); -O3 is passed as KCFLAGS=-O3');
+  }
+  if (o.lto === true) makeVars.LLVM = '1';
+
+  return { lines: b.lines(), makeVars, notes };
+}
+
+/** The fragment as a Kconfig file (what merge_config.sh reads). */
+export function fragmentText(fragment: Fragment): string {
+  return fragment.lines.map((l) => kconfigLine(l.symbol, l.value)).join('\n') + '\n';
+}
+
+/** The fragment with a `# reason` comment after each line, for `tailor kernel config`. */
+export function describeFragment(fragment: Fragment): string {
+  const width = Math.max(...fragment.lines.map((l) => kconfigLine(l.symbol, l.value).length));
+  const out = fragment.lines.map((l) => `${kconfigLine(l.symbol, l.value).padEnd(width)}  # ${l.reasons.join('; ')}`);
+  for (const [k, v] of Object.entries(fragment.makeVars)) out.push(`# make ${k}=${v}`);
+  for (const n of fragment.notes) out.push(`# note: ${n}`);
+  return out.join('\n') + '\n';
+}

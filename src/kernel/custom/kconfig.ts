@@ -1,0 +1,92 @@
+/**
+ * Reading the kernel's Kconfig world: a .config file as a symbol map, and the
+ * `depends on` lines of a symbol from the Kconfig sources (the kconfig tools
+ * print them only interactively, so we read the sources ourselves).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Symbol (without CONFIG_) → value ('y', 'm', '0x200000', '"text"'); symbols "is not set" map to 'n'. */
+export function parseDotConfig(text: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const set = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/.exec(line);
+    if (set) values.set(set[1]!, set[2]!);
+    const unset = /^# CONFIG_([A-Za-z0-9_]+) is not set$/.exec(line);
+    if (unset) values.set(unset[1]!, 'n');
+  }
+  return values;
+}
+
+/** The value a symbol has in a parsed .config: absent means n (not visible, or not set). */
+export function valueIn(config: ReadonlyMap<string, string>, symbol: string): string {
+  return config.get(symbol) ?? 'n';
+}
+
+/** One line of a fragment file: CONFIG_X=y or `# CONFIG_X is not set`. */
+export function kconfigLine(symbol: string, value: string): string {
+  return value === 'n' ? `# CONFIG_${symbol} is not set` : `CONFIG_${symbol}=${value}`;
+}
+
+export interface SymbolDefinition {
+  /** Kconfig file, relative to the source tree. */
+  readonly file: string;
+  readonly line: number;
+  /** The definition's own `depends on` expressions. */
+  readonly dependsOn: readonly string[];
+  /** `if EXPR` blocks and `menu` dependencies around it in the same file (outer first). */
+  readonly enclosedBy: readonly string[];
+}
+
+async function kconfigFiles(dir: string, rel = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+    const path = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) {
+      if (e.name === '.git' || e.name === 'Documentation' || e.name === 'tools' || e.name === 'scripts') continue;
+      if (rel === 'arch' && e.name !== 'x86') continue; // x86-64 only
+      out.push(...(await kconfigFiles(dir, path)));
+    } else if (e.name.startsWith('Kconfig')) out.push(path);
+  }
+  return out;
+}
+
+/** Every `config SYMBOL` / `menuconfig SYMBOL` definition with its dependencies, across the tree (x86 and generic). */
+export async function findSymbolDefinitions(sourceDir: string, symbol: string): Promise<SymbolDefinition[]> {
+  const defs: SymbolDefinition[] = [];
+  const start = new RegExp(`^\\s*(menu)?config\\s+${symbol}\\s*$`);
+  for (const file of await kconfigFiles(sourceDir)) {
+    const text = await readFile(join(sourceDir, file), 'utf8');
+    if (!text.includes(symbol)) continue;
+    const lines = text.split('\n');
+    // Stack of enclosing conditions: `if EXPR` and `menu` (whose `depends on` follow it).
+    const stack: { kind: 'if' | 'menu'; cond: string[] }[] = [];
+    let lastMenu: { kind: 'if' | 'menu'; cond: string[] } | undefined;
+    for (let i = 0; i < lines.length; i++) {
+      const l = lines[i]!;
+      const ifm = /^\s*if\s+(.+)$/.exec(l);
+      if (ifm) { stack.push({ kind: 'if', cond: [ifm[1]!.trim()] }); lastMenu = undefined; continue; }
+      if (/^\s*endif\b/.test(l)) { stack.pop(); continue; }
+      if (/^\s*menu\s+"/.test(l)) { lastMenu = { kind: 'menu', cond: [] }; stack.push(lastMenu); continue; }
+      if (/^\s*endmenu\b/.test(l)) { stack.pop(); continue; }
+      const menuDep = /^\s*depends\s+on\s+(.*)$/.exec(l);
+      if (menuDep && lastMenu) { lastMenu.cond.push(menuDep[1]!.trim()); continue; }
+      if (/^\s*(menu)?config\s|^\s*(choice|comment|source)\b/.test(l)) lastMenu = undefined;
+      if (!start.test(l)) continue;
+      const dependsOn: string[] = [];
+      for (let j = i + 1; j < lines.length; j++) {
+        const d = lines[j]!;
+        if (/^\s*(menu)?config\s|^\s*(endmenu|endif|endchoice|choice|menu|if|source|comment)\b/.test(d)) break;
+        const dep = /^\s*depends\s+on\s+(.*)$/.exec(d);
+        if (dep) dependsOn.push(dep[1]!.trim());
+      }
+      defs.push({ file, line: i + 1, dependsOn, enclosedBy: stack.flatMap((s) => s.cond) });
+    }
+  }
+  return defs;
+}
+
+/** The symbols named in a Kconfig expression (for showing their current values). */
+export function symbolsIn(expression: string): string[] {
+  return [...new Set(expression.match(/\b[A-Z][A-Z0-9_]+\b/g) ?? [])].filter((s) => s !== 'y' && s !== 'n' && s !== 'm');
+}
