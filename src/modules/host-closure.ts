@@ -1,0 +1,342 @@
+/**
+ * Host packaging: given programs that run on this host, list every file the
+ * guest needs to run them — the binary, its interpreter, its library closure
+ * resolved the way glibc's dynamic loader resolves it, the NSS modules glibc
+ * dlopens, and the /etc files such programs read.
+ *
+ * Layout choice: each library becomes a regular file at the path the loader
+ * opens (e.g. /lib/x86_64-linux-gnu/libc.so.6, the soname path), copied from
+ * the real file behind any symlink chain; no symlinks for libraries. A binary
+ * given through a symlink (/usr/bin/java -> /usr/lib/jvm/.../bin/java) is
+ * placed at its real path with a symlink at the given path, because the
+ * loader computes the executable's $ORIGIN from its real path.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, posix } from 'node:path';
+import { TailorError, UsageError } from '../errors.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { cacheDir } from '../util/paths.ts';
+import { ElfError, parseElf, readSymbols, EM_AARCH64, EM_X86_64, type ElfFile } from '../elf/index.ts';
+import { FLAG_AARCH64_LIB64, FLAG_X8664_LIB64, ldCacheLookup, readLdCache, type LdCache } from '../elf/ld-so-cache.ts';
+
+export interface HostFile {
+  /** Absolute path in the guest. */
+  readonly guestPath: string;
+  /** Host file whose contents go there (a real file, never a symlink), or the symlink itself when linkTarget is set. */
+  readonly hostPath: string;
+  /** Why the file is in the image, for `tailor size` and error messages. */
+  readonly reason: string;
+  /** When set, the guest entry is a symlink to this absolute guest path instead of a copy. */
+  readonly linkTarget?: string;
+}
+
+export interface HostClosureOptions {
+  /** Libraries the programs dlopen: absolute paths or sonames (resolved like DT_NEEDED of the first binary); also closed over. */
+  readonly extraLibs?: readonly string[];
+  /** The loader cache to consult (default /etc/ld.so.cache; tests point elsewhere). */
+  readonly ldCachePath?: string;
+}
+
+/** Per-architecture facts the loader uses: cache flags, multiarch triplet, $PLATFORM. */
+interface Arch {
+  readonly machine: number;
+  readonly cacheFlags: number;
+  readonly triplet: string;
+  readonly platform: string;
+}
+const ARCHES: readonly Arch[] = [
+  { machine: EM_X86_64, cacheFlags: FLAG_X8664_LIB64, triplet: 'x86_64-linux-gnu', platform: 'x86_64' },
+  { machine: EM_AARCH64, cacheFlags: FLAG_AARCH64_LIB64, triplet: 'aarch64-linux-gnu', platform: 'aarch64' },
+];
+
+/** glibc's built-in search path on Debian (what `ld.so --help` lists as "system search path"). */
+function defaultDirs(arch: Arch): string[] {
+  return [`/lib/${arch.triplet}`, `/usr/lib/${arch.triplet}`, '/lib', '/usr/lib'];
+}
+
+const DF_1_NODEFLIB = 0x800n;
+
+/** A shared object the loader has mapped (in our simulation). */
+interface Loaded {
+  /** The path the loader opened it by (its guest path). */
+  readonly path: string;
+  readonly elf: ElfFile;
+  /** The object whose DT_NEEDED (or dlopen) brought it in; undefined for the executable. */
+  readonly loader?: Loaded;
+  /** The top-level program it was loaded for (for error messages). */
+  readonly program: string;
+  /** That program's link map: requested names and sonames of everything mapped so far. */
+  readonly ns: Map<string, Loaded>;
+}
+
+class Resolver {
+  readonly files = new Map<string, HostFile>();
+
+  constructor(
+    private readonly cache: LdCache | undefined,
+    readonly arch: Arch,
+  ) {}
+
+  async add(guestPath: string, hostPath: string, reason: string, linkTarget?: string): Promise<void> {
+    if (this.files.has(guestPath)) return;
+    this.files.set(guestPath, { guestPath, hostPath, reason, ...(linkTarget ? { linkTarget } : {}) });
+  }
+
+  /** Expand $ORIGIN, $LIB and $PLATFORM (also in ${...} form) in one RPATH/RUNPATH entry. */
+  private expand(entry: string, origin: string): string {
+    return entry.replace(/\$(\{(ORIGIN|LIB|PLATFORM)\}|ORIGIN|LIB|PLATFORM)/g, (_m, _a, braced: string | undefined) => {
+      const token = braced ?? _m.slice(1);
+      if (token === 'ORIGIN') return origin;
+      if (token === 'LIB') return `lib/${this.arch.triplet}`; // Debian's ld.so expands $LIB to the multiarch dir
+      return this.arch.platform; // the guest CPU is QEMU's, so the baseline platform name
+    });
+  }
+
+  /** RPATH/RUNPATH directories of an object, expanded; empty and relative entries (cwd-relative) are skipped. */
+  private dirsOf(obj: Loaded, value: string | undefined): string[] {
+    if (!value) return [];
+    const origin = dirname(obj.path);
+    return value
+      .split(':')
+      .map((e) => this.expand(e, origin))
+      .filter((d) => isAbsolute(d))
+      .map((d) => posix.normalize(d));
+  }
+
+  /** Is the file at `path` an ELF shared object of the right class and machine? (ld.so skips the others.) */
+  private async candidate(path: string): Promise<{ elf: ElfFile; real: string } | undefined> {
+    let real: string;
+    try {
+      real = await realpath(path);
+      if (!(await stat(real)).isFile()) return undefined;
+    } catch {
+      return undefined;
+    }
+    try {
+      const elf = parseElf(await readFile(real), path);
+      return elf.header.machine === this.arch.machine ? { elf, real } : undefined;
+    } catch (err) {
+      if (err instanceof ElfError) return undefined; // wrong class, linker script, junk: the loader moves on
+      throw err;
+    }
+  }
+
+  /** Find `name` for `requester` like _dl_map_object: RPATH chain (no RUNPATH), RUNPATH, ld.so.cache, default dirs. */
+  private async search(name: string, requester: Loaded): Promise<{ path: string; elf: ElfFile; real: string; how: string } | string[]> {
+    const searched: string[] = [];
+    const tryDirs = async (dirs: string[], how: string) => {
+      for (const dir of dirs) {
+        const path = posix.join(dir, name);
+        searched.push(dir);
+        const c = await this.candidate(path);
+        if (c) return { path, ...c, how };
+      }
+      return undefined;
+    };
+    if (!requester.elf.dynamic?.runpath) {
+      // The requester's RPATH, then its loader's, up to the executable (the root of every chain here).
+      for (let l: Loaded | undefined = requester; l; l = l.loader) {
+        const found = await tryDirs(this.dirsOf(l, l.elf.dynamic?.rpath), `DT_RPATH of ${l.path}`);
+        if (found) return found;
+      }
+    }
+    const runpath = await tryDirs(this.dirsOf(requester, requester.elf.dynamic?.runpath), `DT_RUNPATH of ${requester.path}`);
+    if (runpath) return runpath;
+    if (((requester.elf.dynamic?.flags1 ?? 0n) & DF_1_NODEFLIB) === 0n) {
+      if (this.cache) {
+        const hit = ldCacheLookup(this.cache, name, this.arch.cacheFlags);
+        searched.push('/etc/ld.so.cache');
+        if (hit) {
+          const c = await this.candidate(hit.path);
+          if (c) return { path: hit.path, ...c, how: 'ld.so.cache' };
+        }
+      }
+      const dflt = await tryDirs(defaultDirs(this.arch), 'default library directory');
+      if (dflt) return dflt;
+    }
+    return [...new Set(searched)];
+  }
+
+  /**
+   * Map `names` on behalf of `requester`, then their dependencies breadth-first,
+   * in the order glibc maps them (which decides whose RUNPATH finds a library).
+   */
+  async need(names: readonly string[], requester: Loaded, why: string): Promise<void> {
+    const queue = names.map((name) => ({ name, requester, why }));
+    for (let item = queue.shift(); item; item = queue.shift()) {
+      const obj = await this.map(item.name, item.requester, item.why);
+      if (obj) {
+        for (const dep of obj.elf.dynamic?.needed ?? []) queue.push({ name: dep, requester: obj, why: `library needed by ${obj.path}` });
+      }
+    }
+  }
+
+  /** Map one DT_NEEDED entry (soname or path); returns the new object, or undefined when it was already mapped. */
+  private async map(name: string, requester: Loaded, why: string): Promise<Loaded | undefined> {
+    const ns = requester.ns;
+    if (ns.has(name)) return undefined;
+    let found: { path: string; elf: ElfFile; real: string; how: string } | undefined;
+    if (name.includes('/')) {
+      const path = posix.normalize(this.expand(name, dirname(requester.path)));
+      const c = isAbsolute(path) ? await this.candidate(path) : undefined;
+      if (!c) throw missing(name, requester, [dirname(path)]);
+      found = { path, ...c, how: 'path in DT_NEEDED' };
+    } else {
+      const r = await this.search(name, requester);
+      if (Array.isArray(r)) throw missing(name, requester, r);
+      found = r;
+    }
+    const soname = found.elf.dynamic?.soname;
+    if (soname && ns.has(soname)) {
+      ns.set(name, ns.get(soname)!); // an object already mapped, asked for by another name
+      return undefined;
+    }
+    const obj: Loaded = { path: found.path, elf: found.elf, loader: requester, program: requester.program, ns };
+    ns.set(name, obj);
+    if (soname) ns.set(soname, obj);
+    await this.add(found.path, found.real, `${why}, found via ${found.how}`);
+    return obj;
+  }
+}
+
+function missing(name: string, requester: Loaded, searched: string[]): TailorError {
+  const chain = requester.path === requester.program ? requester.path : `${requester.path}, loaded for ${requester.program}`;
+  return new TailorError(
+    `${name} (needed by ${chain}) not found in ${searched.length ? searched.join(', ') : 'any search directory'}`,
+    { hint: `install the package that ships it (apt-file search ${name.split('/').pop()}) or add its directory with extra_libs=` },
+  );
+}
+
+async function readProgram(path: string): Promise<{ elf: ElfFile; real: string }> {
+  if (!isAbsolute(path)) throw new UsageError(`host binary "${path}" is not an absolute path`, `write it as /usr/bin/${path}, or use the output of: command -v ${path}`);
+  let real: string;
+  let data: Buffer;
+  try {
+    real = await realpath(path);
+    data = await readFile(real);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TailorError(`host binary ${path} cannot be read (${code ?? (err as Error).message})`, {
+      hint: code === 'ENOENT' ? 'install the package that provides it, or fix the path' : undefined,
+    });
+  }
+  if (data.subarray(0, 2).toString('latin1') === '#!') {
+    const interp = data.subarray(2, 200).toString('latin1').split('\n')[0]!.trim();
+    throw new UsageError(`${path} is a script (#!${interp}), not an ELF binary`, `package its interpreter instead (app=${interp.split(' ')[0]}) and pass the script as an argument`);
+  }
+  return { elf: parseElf(data, path), real };
+}
+
+function archOf(elf: ElfFile): Arch {
+  const arch = ARCHES.find((a) => a.machine === elf.header.machine);
+  if (!arch) throw new TailorError(`${elf.what} is for ELF machine ${elf.header.machine}, which Tailor cannot package (x86_64 and aarch64 only)`);
+  return arch;
+}
+
+/** Minimal /etc files, generated so the image does not leak the host's users or DNS setup. */
+const GENERATED_ETC: Record<string, string> = {
+  '/etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+  '/etc/group': 'root:x:0:\nnogroup:x:65534:\n',
+  // Only the built-in sources: the host's file names modules (systemd, nis) that are not in the image.
+  '/etc/nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files dns\nnetworks: files\nprotocols: files\nservices: files\n',
+  '/etc/hosts': '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n',
+  // QEMU user-mode networking's DNS forwarder; the guest init may replace it from --nameserver.
+  '/etc/resolv.conf': 'nameserver 10.0.2.3\n',
+};
+
+/** Write a generated file into the cache under a content hash (atomic, reused across builds) and return its path. */
+async function generatedFile(guestPath: string, content: string): Promise<string> {
+  const hash = createHash('sha256').update(content).digest('hex').slice(0, 16);
+  const path = cacheDir('host-etc', hash, posix.basename(guestPath));
+  try {
+    if ((await readFile(path, 'utf8')) === content) return path;
+  } catch {
+    // not generated yet
+  }
+  await writeFileAtomic(path, content);
+  return path;
+}
+
+const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+const TLS_LIBS = /^lib(ssl|crypto|gnutls)\.so/;
+
+/**
+ * Everything the guest needs to run `binaries` (absolute host paths):
+ * sorted by guest path, one entry per guest path. Throws a TailorError naming
+ * the library and the binary when a library cannot be found.
+ */
+export async function hostClosure(
+  binaries: string[],
+  opts: HostClosureOptions = {},
+): Promise<{ files: HostFile[] }> {
+  if (binaries.length === 0) throw new UsageError('no host binary given', 'name one, e.g. app=/usr/bin/redis-server');
+  const cache = await readLdCache(opts.ldCachePath);
+  let resolver: Resolver | undefined;
+  const programs: Loaded[] = [];
+
+  for (const bin of binaries) {
+    const { elf, real } = await readProgram(bin);
+    const arch = archOf(elf);
+    resolver ??= new Resolver(cache, arch);
+    if (resolver.arch !== arch) throw new UsageError(`${bin} is for a different architecture than ${binaries[0]}`, 'package binaries of one architecture per image');
+    // The executable's $ORIGIN is its real directory (the kernel's /proc/self/exe), so it lives at its real path.
+    // Each program is its own process, so it gets its own link map (ns).
+    const program: Loaded = { path: real, elf, program: bin, ns: new Map() };
+    programs.push(program);
+    await resolver.add(real, real, `application binary ${bin}`);
+    if (real !== bin) await resolver.add(bin, bin, `symlink to ${real}`, real);
+    if (elf.interpreter) {
+      const found = await readProgram(elf.interpreter).catch((err: unknown) => {
+        throw new TailorError(`interpreter ${elf.interpreter} of ${bin} cannot be read: ${(err as Error).message}`, {
+          hint: 'install the C library package (libc6) for this architecture',
+        });
+      });
+      // The kernel maps the interpreter; it is then in the link map under its path and soname.
+      const obj: Loaded = { path: elf.interpreter, elf: found.elf, program: bin, ns: program.ns };
+      program.ns.set(elf.interpreter, obj);
+      if (found.elf.dynamic?.soname) program.ns.set(found.elf.dynamic.soname, obj);
+      await resolver.add(elf.interpreter, found.real, `program interpreter of ${bin}`);
+    }
+    await resolver.need(elf.dynamic?.needed ?? [], program, `library needed by ${bin}`);
+  }
+  const r = resolver!;
+
+  for (const lib of opts.extraLibs ?? []) {
+    if (lib.includes('/') && !isAbsolute(lib)) throw new UsageError(`extra_libs entry "${lib}" is neither an absolute path nor a soname`, 'write /usr/lib/x86_64-linux-gnu/libfoo.so.1 or libfoo.so.1');
+    await r.need([lib], programs[0]!, 'extra_libs=');
+  }
+
+  // glibc dlopens NSS modules named in nsswitch.conf; since glibc 2.34 "files" and "dns" are built into libc.
+  for (const program of programs) {
+    const libc = program.ns.get('libc.so.6');
+    if (!libc) continue;
+    const builtin = readSymbols(libc.elf, 'dynsym').some((s) => s.name === '_nss_files_getpwnam_r' && s.sectionIndex !== 0);
+    if (builtin) continue;
+    await r.need(['libnss_files.so.2', 'libnss_dns.so.2'], program, 'NSS module glibc dlopens for nsswitch.conf');
+  }
+
+  for (const [guestPath, content] of Object.entries(GENERATED_ETC)) {
+    await r.add(guestPath, await generatedFile(guestPath, content), 'generated: name service files programs read');
+  }
+
+  const tls = [...r.files.values()].find((f) => TLS_LIBS.test(posix.basename(f.guestPath)));
+  if (tls) {
+    try {
+      await stat(CA_BUNDLE);
+    } catch {
+      throw new TailorError(`${posix.basename(tls.guestPath)} is in the image but the CA bundle ${CA_BUNDLE} is missing on this host`, {
+        hint: 'install it with: apt-get install -y ca-certificates',
+      });
+    }
+    await r.add(CA_BUNDLE, await realpath(CA_BUNDLE), `CA certificates for ${posix.basename(tls.guestPath)}`);
+  }
+
+  const files = [...r.files.values()].sort((a, b) => (a.guestPath < b.guestPath ? -1 : a.guestPath > b.guestPath ? 1 : 0));
+  return { files };
+}
+
+/** For callers that print the closure: one line per file. */
+export function describeClosure(files: readonly HostFile[]): string {
+  return files.map((f) => `${f.guestPath}${f.linkTarget ? ` -> ${f.linkTarget}` : ''}  (${f.reason})`).join('\n');
+}
