@@ -259,7 +259,7 @@ export function resolveModules(index: ModuleIndex, names: readonly string[]): Ke
     }
     if (chain.includes(name)) {
       if (optional) return; // a soft dependency pointing back up the chain: the hard order already covers it
-      throw new TailorError(`module dependency cycle: ${[...chain, name].join(' -> ')}`);
+      throw new TailorError(`module dependency cycle: ${[...chain].reverse().concat(name).join(' -> ')}`);
     }
     const next = [name, ...chain];
     for (const soft of index.softdepPre.get(name) ?? []) {

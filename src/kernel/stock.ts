@@ -201,6 +201,24 @@ export async function fetchStockKernel(pkg: StockPackage): Promise<{ dir: string
   }
 }
 
+/** Every finished stock kernel in the cache (for listing, and for tests that must not call apt), newest first. */
+export async function cachedStockKernels(): Promise<{ dir: string; files: StockKernelFiles }[]> {
+  let names: string[];
+  try {
+    names = await readdir(cacheDir('stock'));
+  } catch {
+    return [];
+  }
+  const out: { dir: string; files: StockKernelFiles; mtime: number }[] = [];
+  for (const name of names) {
+    if (name.startsWith('.') || name.endsWith('.json')) continue;
+    const dir = cacheDir('stock', name);
+    const files = await readCached(dir);
+    if (files) out.push({ dir, files, mtime: (await stat(join(dir, 'stock.json'))).mtimeMs });
+  }
+  return out.sort((a, b) => b.mtime - a.mtime).map(({ dir, files }) => ({ dir, files }));
+}
+
 /** A kernel .config as symbol -> value ('y', 'm', a string; 'n' for "is not set"). */
 export function parseKernelConfig(text: string): Map<string, string> {
   const out = new Map<string, string>();
