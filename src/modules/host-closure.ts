@@ -9,7 +9,9 @@
  * the real file behind any symlink chain; no symlinks for libraries. A binary
  * given through a symlink (/usr/bin/java -> /usr/lib/jvm/.../bin/java) is
  * placed at its real path with a symlink at the given path, because the
- * loader computes the executable's $ORIGIN from its real path.
+ * loader computes the executable's $ORIGIN from its real path. The guest has
+ * no ld.so.cache, so a library the host's cache finds outside the default
+ * directories (/usr/local/lib, ...) is placed in /usr/lib/<triplet>/.
  */
 import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
@@ -195,7 +197,12 @@ class Resolver {
     const obj: Loaded = { path: found.path, elf: found.elf, loader: requester, program: requester.program, ns };
     ns.set(name, obj);
     if (soname) ns.set(soname, obj);
-    await this.add(found.path, found.real, `${why}, found via ${found.how}`);
+    // The guest has no ld.so.cache: a library the cache found outside the default directories
+    // (e.g. /usr/local/lib) goes into one, where the guest's loader will look for it.
+    const dflt = defaultDirs(this.arch);
+    const relocate = found.how === 'ld.so.cache' && !name.includes('/') && !dflt.includes(dirname(found.path));
+    const guestPath = relocate ? posix.join(`/usr/lib/${this.arch.triplet}`, name) : found.path;
+    await this.add(guestPath, found.real, `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
     return obj;
   }
 }

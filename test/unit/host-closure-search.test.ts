@@ -1,12 +1,13 @@
 // hostClosure's library search on gcc-built programs, each case checked against the real loader by running the program.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, hasCommand } from '../../src/util/exec.ts';
 import { TailorError } from '../../src/errors.ts';
 import { hostClosure } from '../../src/modules/host-closure.ts';
+import { parseLdCache } from '../../src/elf/ld-so-cache.ts';
 
 let D = '';
 let haveGcc = false;
@@ -21,7 +22,7 @@ before(async () => {
   D = mkdtempSync(join(tmpdir(), 'tailor-closure-'));
   process.env.TAILOR_CACHE = join(D, 'cache');
   if (!haveGcc) return;
-  for (const d of ['x', 'y', 'z', 'm', 'o/lib', 'l/lib/x86_64-linux-gnu']) mkdirSync(join(D, d), { recursive: true });
+  for (const d of ['x', 'y', 'z', 'm', 'c', 'o/lib', 'l/lib/x86_64-linux-gnu']) mkdirSync(join(D, d), { recursive: true });
   writeFileSync(join(D, 'b1.c'), 'int b(void) { return 1; }\n');
   writeFileSync(join(D, 'b2.c'), 'int b(void) { return 2; }\n');
   writeFileSync(join(D, 'a.c'), 'int b(void);\nint a(void) { return b(); }\n');
@@ -38,6 +39,7 @@ before(async () => {
   foreign.writeUInt16LE(183, 18);
   writeFileSync(join(D, 'm/libtb.so.1'), foreign);
   copyFileSync(join(D, 'x/libtb.so.1'), join(D, 'o/lib/libtb.so.1'));
+  copyFileSync(join(D, 'y/libtb.so.1'), join(D, 'c/libtb.so.1'));
   copyFileSync(join(D, 'x/libtb.so.1'), join(D, 'l/lib/x86_64-linux-gnu/libtb.so.1'));
 });
 
@@ -120,4 +122,25 @@ test('a library of the wrong machine is skipped like ld.so does', async (t) => {
   const p = await paths(bin);
   assert.ok(p.includes(join(D, 'y/libtb.so.1')));
   assert.ok(!p.includes(join(D, 'm/libtb.so.1')));
+});
+
+test('a library found through ld.so.cache outside the default dirs is placed where the guest loader (no cache) looks', async (t) => {
+  if (!haveGcc) return t.skip('gcc not installed');
+  const ldconfig = ['/usr/sbin/ldconfig', '/sbin/ldconfig'].find((p) => existsSync(p));
+  if (!ldconfig) return t.skip('ldconfig not found');
+  // A real cache written by ldconfig that also lists D/c (like /usr/local/lib in /etc/ld.so.conf).
+  writeFileSync(join(D, 'ld.so.conf'), `${D}/c\n`);
+  await exec(ldconfig, ['-X', '-C', join(D, 'ld.so.cache'), '-f', join(D, 'ld.so.conf')]);
+  const listed = (await exec(ldconfig, ['-p', '-C', join(D, 'ld.so.cache')])).stdout;
+  assert.match(listed, new RegExp(`libtb\\.so\\.1 \\(libc6,x86-64\\) => ${D}/c/libtb\\.so\\.1`));
+  const cache = parseLdCache(readFileSync(join(D, 'ld.so.cache')));
+  assert.equal(cache.entries.length, Number(/^(\d+) libs found/m.exec(listed)?.[1]));
+
+  const bin = await prog('p-cache', 'main-b.c', 'libtb.so.1', 'x', []);
+  await assert.rejects(hostClosure([bin]), /libtb\.so\.1 \(needed by/, 'the host cache does not know D/c');
+  const { files } = await hostClosure([bin], { ldCachePath: join(D, 'ld.so.cache') });
+  const lib = files.find((f) => f.hostPath === join(D, 'c/libtb.so.1'));
+  assert.equal(lib?.guestPath, '/usr/lib/x86_64-linux-gnu/libtb.so.1');
+  assert.match(lib.reason, /ld\.so\.cache/);
+  assert.ok(files.some((f) => f.guestPath === '/lib/x86_64-linux-gnu/libc.so.6'), 'libraries in default dirs keep their path');
 });
