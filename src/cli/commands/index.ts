@@ -4,6 +4,7 @@ import { register as config } from './config.ts';
 import { register as kernel } from './kernel.ts';
 import { register as modules } from './modules.ts';
 import { register as options } from './options.ts';
+import { register as hostFiles } from './host-files.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
@@ -14,4 +15,5 @@ export const commands: RegisterCommand[] = [
   modules,
   kernel,
   build,
+  hostFiles,
 ];
