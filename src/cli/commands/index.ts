@@ -4,6 +4,7 @@ import { register as config } from './config.ts';
 import { register as kernel } from './kernel.ts';
 import { register as modules } from './modules.ts';
 import { register as options } from './options.ts';
+import { register as run } from './run.ts';
 import { register as hostFiles } from './host-files.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
@@ -15,5 +16,6 @@ export const commands: RegisterCommand[] = [
   modules,
   kernel,
   build,
+  run,
   hostFiles,
 ];

@@ -1,0 +1,285 @@
+/**
+ * Stage 6 (run): boot a build folder in QEMU, stream the guest console,
+ * read the init's markers and time the boot.
+ */
+import { spawn } from 'node:child_process';
+import { TailorError } from '../errors.ts';
+import { hasCommand } from '../util/exec.ts';
+import { loadBuildFolder, type BuildFolder } from './build-folder.ts';
+import { ConsoleScanner, type AppStartMarker } from './console-markers.ts';
+import { chooseAccel } from './kvm-probe.ts';
+import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
+import type { Accel, RunOptions, RunResult } from './types.ts';
+
+export interface BootOptions {
+  /** Where the guest console goes; null = nowhere (still captured). */
+  readonly console: NodeJS.WritableStream | null;
+  readonly timeoutMs?: number;
+  /** Stop QEMU as soon as the app-start marker is seen (the KVM probe). */
+  readonly stopAtAppStart?: boolean;
+  /** Aborting stops QEMU (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+export interface BootOutcome {
+  readonly appStart?: AppStartMarker;
+  /** From `tailor:exit status=N`. */
+  readonly exitStatus?: number;
+  readonly hostToAppMs?: number;
+  readonly hostTotalMs: number;
+  readonly timedOut: boolean;
+  readonly interrupted: boolean;
+  /** The `Kernel panic - not syncing` line, when the kernel panicked. */
+  readonly panic?: string;
+  readonly initErrors: readonly string[];
+  readonly qemuCode: number | null;
+  readonly qemuSignal: NodeJS.Signals | null;
+  readonly qemuStderr: string;
+  readonly console: string;
+  readonly lastLines: readonly string[];
+}
+
+/** Grace period between SIGTERM and SIGKILL when stopping QEMU. */
+const killGraceMs = 2000;
+
+/**
+ * Spawns QEMU and waits for it to exit. Host times are measured with a
+ * monotonic clock from just before spawn: to the moment the app-start marker
+ * line arrives on QEMU's stdout, and to QEMU's exit.
+ */
+export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutcome> {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    let appStart: AppStartMarker | undefined;
+    let hostToAppMs: number | undefined;
+    let exitStatus: number | undefined;
+    let panic: string | undefined;
+    const initErrors: string[] = [];
+    let timedOut = false;
+    let interrupted = false;
+    const stderr: Buffer[] = [];
+
+    const child = spawn(cmd.binary, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), killGraceMs);
+    };
+    // Never leave QEMU behind when tailor itself goes away.
+    const onProcessExit = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    process.on('exit', onProcessExit);
+
+    const scanner = new ConsoleScanner((e) => {
+      switch (e.kind) {
+        case 'app-start':
+          if (appStart === undefined) {
+            appStart = e.marker;
+            hostToAppMs = performance.now() - t0;
+            if (opts.stopAtAppStart) stop();
+          }
+          break;
+        case 'exit':
+          exitStatus ??= e.status;
+          break;
+        case 'init-error':
+          initErrors.push(e.message);
+          break;
+        case 'panic':
+          panic ??= e.line;
+          break;
+      }
+    });
+    child.stdout.on('data', (b: Buffer) => {
+      const s = b.toString('utf8');
+      opts.console?.write(s);
+      scanner.push(s);
+    });
+    child.stderr.on('data', (b: Buffer) => stderr.push(b));
+
+    const timeout =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            stop();
+          }, opts.timeoutMs);
+    const onAbort = (): void => {
+      interrupted = true;
+      stop();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      cleanup();
+      reject(
+        new TailorError(`cannot start ${cmd.binary}: ${e.code === 'ENOENT' ? 'not found on PATH' : e.message}`, {
+          hint: 'install it with: apt-get install -y qemu-system-x86 (or run `tailor doctor --fix`)',
+        }),
+      );
+    });
+    const cleanup = (): void => {
+      if (timeout) clearTimeout(timeout);
+      if (killTimer) clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      process.off('exit', onProcessExit);
+    };
+    child.on('close', (code, signal) => {
+      const hostTotalMs = performance.now() - t0;
+      cleanup();
+      scanner.end();
+      resolvePromise({
+        appStart,
+        exitStatus,
+        hostToAppMs,
+        hostTotalMs,
+        timedOut,
+        interrupted,
+        panic,
+        initErrors,
+        qemuCode: code,
+        qemuSignal: signal,
+        qemuStderr: Buffer.concat(stderr).toString('utf8'),
+        console: scanner.text,
+        lastLines: scanner.lastLines(),
+      });
+    });
+  });
+}
+
+/** Default hypervisor: microvm (fastest) unless the image's root disk needs PCI because its kernel lacks virtio-mmio. */
+export function defaultHypervisor(build: BuildFolder): 'qemu' | 'qemu_microvm' {
+  const k = build.record.kernel;
+  return build.record.rootDisk && !k.hasVirtioMmio && k.hasPci ? 'qemu' : 'qemu_microvm';
+}
+
+function round(ms: number): number {
+  return Math.round(ms);
+}
+
+/** The one summary line `tailor run` ends with; every figure says how it was measured. */
+export function summaryLine(r: RunResult): string {
+  const parts: string[] = [];
+  if (r.guestToAppMs !== undefined && r.hostToAppMs !== undefined) {
+    parts.push(
+      `app started after ${round(r.guestToAppMs)} ms guest time (CLOCK_BOOTTIME in the init's marker), ` +
+        `${round(r.hostToAppMs)} ms host wall from QEMU start`,
+    );
+  } else {
+    parts.push('app-start marker not seen');
+  }
+  parts.push(`QEMU exited after ${round(r.hostTotalMs)} ms host wall${r.timedOut ? ' (stopped by --timeout)' : ''}`);
+  parts.push(`accel=${r.accel}`);
+  parts.push(`memory=${r.memoryMiB} MiB`);
+  return `tailor: ${parts.join('; ')}`;
+}
+
+export interface RunImageExtras {
+  /** Where notices and the summary go (default: process.stderr). */
+  readonly log?: NodeJS.WritableStream;
+  readonly signal?: AbortSignal;
+}
+
+/** Exit code for a run stopped by --timeout (as timeout(1)) and by Ctrl-C (128+SIGINT). */
+export const timeoutExitCode = 124;
+export const interruptExitCode = 130;
+
+/**
+ * Boots the build in opts.buildDir and returns the guest application's exit
+ * status with the boot's timings. With dryRun, prints the QEMU command instead.
+ */
+export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): Promise<RunResult> {
+  const log = extras.log ?? process.stderr;
+  const out = opts.console ?? process.stdout;
+  const build = loadBuildFolder(opts.buildDir);
+  if (opts.hypervisor === 'firecracker') {
+    const present = await hasCommand('firecracker');
+    throw new TailorError(
+      present
+        ? 'running on Firecracker is not implemented yet'
+        : 'firecracker is not installed, and Debian does not package it',
+      { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU)' },
+    );
+  }
+  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute };
+
+  let accel: Accel;
+  if (opts.dryRun) {
+    // A dry run boots nothing, so it does not probe: it uses a recorded verdict or TCG.
+    const choice = await chooseAccel(opts.accel);
+    accel = choice.accel;
+    const cmd = buildQemuCommand(build.dir, build.record, { ...plan, accel });
+    out.write(`${shellQuote([cmd.binary, ...cmd.args])}\n`);
+    return { exitCode: 0, accel, hostTotalMs: 0, memoryMiB: opts.memoryMiB, console: '', timedOut: false };
+  }
+  // Validate before probing so that a bad combination fails at once.
+  buildQemuCommand(build.dir, build.record, { ...plan, accel: 'tcg' });
+  const choice = await chooseAccel(opts.accel, async (deadlineMs) => {
+    if (opts.verbose) log.write(`tailor: probing KVM: booting ${build.dir} under KVM (deadline ${deadlineMs / 1000} s)\n`);
+    const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, accel: 'kvm' });
+    const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true });
+    if (o.appStart) return undefined;
+    if (o.timedOut) return `a Linux guest did not reach init within ${deadlineMs / 1000} s under KVM`;
+    const why = (o.qemuStderr.match(/KVM internal error[^\n]*|emulation failure[^\n]*|[^\n]*error[^\n]*/i)?.[0] ?? '').trim();
+    return `a Linux guest failed under KVM${why ? `: ${why}` : ` (QEMU exit ${o.qemuCode ?? o.qemuSignal})`}`;
+  });
+  accel = choice.accel;
+  if (choice.notice) log.write(`${choice.notice}\n`);
+  const cmd = buildQemuCommand(build.dir, build.record, { ...plan, accel });
+  if (opts.verbose) {
+    log.write(`tailor: kernel ${cmd.kernelForm} ${cmd.kernelFile}\n`);
+    log.write(`tailor: ${shellQuote([cmd.binary, ...cmd.args])}\n`);
+  }
+
+  const o = await bootQemu(cmd, {
+    console: out,
+    timeoutMs: opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000,
+    signal: extras.signal,
+  });
+  const result: RunResult = {
+    exitCode: 0,
+    accel,
+    guestToAppMs: o.appStart ? o.appStart.boottimeNs / 1e6 : undefined,
+    hostToAppMs: o.hostToAppMs,
+    hostTotalMs: o.hostTotalMs,
+    memoryMiB: opts.memoryMiB,
+    console: o.console,
+    timedOut: o.timedOut,
+  };
+
+  if (o.panic && o.exitStatus === undefined) {
+    throw new TailorError(`the guest kernel panicked: ${o.panic}\nlast console lines:\n  ${o.lastLines.join('\n  ')}`, {
+      hint:
+        o.appStart === undefined
+          ? 'it died before the init started: too little memory (-m), or a missing driver/root filesystem in the kernel'
+          : 'the init (PID 1) died; see the console above',
+    });
+  }
+  if (o.timedOut) {
+    log.write(`tailor: stopped QEMU after the ${opts.timeoutSeconds} s timeout (--timeout)\n`);
+    return { ...result, exitCode: timeoutExitCode };
+  }
+  if (o.interrupted) {
+    log.write('tailor: interrupted; QEMU stopped\n');
+    return { ...result, exitCode: interruptExitCode };
+  }
+  if (o.exitStatus === undefined) {
+    const stderrTail = o.qemuStderr.trim().split('\n').slice(-5).join('\n  ');
+    if (o.appStart === undefined && o.qemuCode !== 0 && stderrTail) {
+      throw new TailorError(`QEMU failed (exit ${o.qemuCode ?? o.qemuSignal}):\n  ${stderrTail}`, {
+        hint: `run with --verbose to see the QEMU command`,
+      });
+    }
+    log.write(
+      `tailor: QEMU exited without the init's exit marker (tailor:exit status=N); reporting status 1\n` +
+        (o.lastLines.length ? `tailor: last console lines:\n  ${o.lastLines.slice(-10).join('\n  ')}\n` : '') +
+        (stderrTail ? `tailor: QEMU said:\n  ${stderrTail}\n` : ''),
+    );
+    return { ...result, exitCode: 1 };
+  }
+  return { ...result, exitCode: o.exitStatus };
+}
+
