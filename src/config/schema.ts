@@ -116,7 +116,9 @@ export const optionSchema: readonly OptionSpec[] = [
     help: 'driver set; the conf_drivers_* switches refine it' },
   ...driverOptions,
   { name: 'conf_hide_symbols', type: 'bool', default: false, group: 'kernel', help: 'no kallsyms in the kernel and every ELF file in the image stripped',
-    kernel: { whenOn: { KALLSYMS: 'n' } }, effect: 'strips ELF files in the image' },
+    kernel: { whenOn: { KALLSYMS: 'n' } }, effect: 'strips ELF files in the image',
+    // Half of the option works with any kernel (stripping); the kallsyms half needs a custom kernel: say so.
+    noEffect: (o) => (o.kernel === 'stock' ? "on Debian's stock kernel, which keeps its kallsyms (the image's ELF files are still stripped); use kernel=custom for a kernel without them" : undefined) },
   { name: 'conf_lazy_stack', type: 'bool', default: false, group: 'memory', help: 'allocate thread stacks on demand',
     osvNote: 'Linux already maps user thread stacks on demand; for the kernel this selects virtually mapped kernel stacks (VMAP_STACK)',
     kernel: { whenOn: { VMAP_STACK: 'y' } }, noEffect: stockKernel },
