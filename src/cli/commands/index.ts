@@ -5,6 +5,7 @@ import { register as kernel } from './kernel.ts';
 import { register as modules } from './modules.ts';
 import { register as options } from './options.ts';
 import { register as run } from './run.ts';
+import { register as doctor } from './doctor.ts';
 import { register as hostFiles } from './host-files.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
@@ -17,5 +18,6 @@ export const commands: RegisterCommand[] = [
   kernel,
   build,
   run,
+  doctor,
   hostFiles,
 ];

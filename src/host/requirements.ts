@@ -1,0 +1,49 @@
+/**
+ * Every host tool Tailor needs, once: what to look for, the Debian package
+ * that provides it and which feature needs it. `tailor doctor` and the
+ * MissingToolError hints derive from this list.
+ */
+
+export interface HostRequirement {
+  /** What a user recognises: the command or the library. */
+  readonly name: string;
+  /** How to tell it is there: a command on PATH or a file. */
+  readonly check: { readonly command: string } | { readonly file: string };
+  readonly aptPackage: string;
+  readonly neededFor: string;
+}
+
+export const hostRequirements: readonly HostRequirement[] = [
+  { name: 'qemu-system-x86_64', check: { command: 'qemu-system-x86_64' }, aptPackage: 'qemu-system-x86', neededFor: 'tailor run, boot tests and benches' },
+  { name: 'qemu-img', check: { command: 'qemu-img' }, aptPackage: 'qemu-utils', neededFor: 'disk image formats' },
+  { name: 'musl-gcc', check: { command: 'musl-gcc' }, aptPackage: 'musl-tools', neededFor: 'the guest init and native modules (static, musl)' },
+  { name: 'mkfs.erofs', check: { command: 'mkfs.erofs' }, aptPackage: 'erofs-utils', neededFor: 'fs=rofs' },
+  { name: 'mke2fs', check: { command: 'mke2fs' }, aptPackage: 'e2fsprogs', neededFor: 'fs=ext4' },
+  { name: 'mkfs.btrfs', check: { command: 'mkfs.btrfs' }, aptPackage: 'btrfs-progs', neededFor: 'fs=btrfs' },
+  { name: 'busybox', check: { command: 'busybox' }, aptPackage: 'busybox-static', neededFor: 'shell tools in images (static busybox)' },
+  { name: 'cpio', check: { command: 'cpio' }, aptPackage: 'cpio', neededFor: 'checking initramfs contents in tests' },
+  { name: 'lz4', check: { command: 'lz4' }, aptPackage: 'lz4', neededFor: 'fs_compression=lz4' },
+  { name: 'zstd', check: { command: 'zstd' }, aptPackage: 'zstd', neededFor: 'fs_compression=zstd' },
+  { name: 'xz', check: { command: 'xz' }, aptPackage: 'xz-utils', neededFor: 'unpacking kernels and linux-source' },
+  { name: 'ccache', check: { command: 'ccache' }, aptPackage: 'ccache', neededFor: 'fast custom kernel rebuilds' },
+  { name: 'make', check: { command: 'make' }, aptPackage: 'make', neededFor: 'custom kernels, module builds' },
+  { name: 'gcc', check: { command: 'gcc' }, aptPackage: 'gcc', neededFor: 'custom kernels' },
+  { name: 'bc', check: { command: 'bc' }, aptPackage: 'bc', neededFor: 'custom kernels (kernel build scripts)' },
+  { name: 'bison', check: { command: 'bison' }, aptPackage: 'bison', neededFor: 'custom kernels (Kconfig)' },
+  { name: 'flex', check: { command: 'flex' }, aptPackage: 'flex', neededFor: 'custom kernels (Kconfig)' },
+  { name: 'libelf-dev', check: { file: '/usr/include/libelf.h' }, aptPackage: 'libelf-dev', neededFor: 'custom kernels (objtool)' },
+  { name: 'libssl-dev', check: { file: '/usr/include/openssl/ssl.h' }, aptPackage: 'libssl-dev', neededFor: 'custom kernels (signing tools)' },
+  { name: 'linux-source-6.1', check: { file: '/usr/src/linux-source-6.1.tar.xz' }, aptPackage: 'linux-source-6.1', neededFor: 'kernel=custom (Debian\'s kernel source)' },
+  { name: 'dpkg-deb', check: { command: 'dpkg-deb' }, aptPackage: 'dpkg', neededFor: 'kernel=stock (unpacking the kernel package)' },
+  { name: 'apt-get', check: { command: 'apt-get' }, aptPackage: 'apt', neededFor: 'kernel=stock (apt-get download)' },
+];
+
+/** The requirement for a command, for MissingToolError hints elsewhere. */
+export function requirementFor(name: string): HostRequirement | undefined {
+  return hostRequirements.find((r) => r.name === name || ('command' in r.check && r.check.command === name));
+}
+
+/** The exact install command for some packages (sorted, deduplicated). */
+export function aptInstallLine(packages: readonly string[]): string {
+  return `apt-get install -y ${[...new Set(packages)].sort().join(' ')}`;
+}
