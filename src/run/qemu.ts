@@ -20,6 +20,8 @@ export interface QemuPlan {
   readonly cpus: number;
   /** Replaces the image's application command line (OSv's -e). */
   readonly execute?: string;
+  /** Force the bzImage even when a PVH vmlinux exists (for comparisons); default: the vmlinux. */
+  readonly kernelForm?: 'pvh-vmlinux' | 'bzImage';
 }
 
 export interface QemuCommand {
@@ -90,8 +92,9 @@ function cpuArgs(accel: Accel): string[] {
 export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: QemuPlan): QemuCommand {
   validatePlan(record, plan);
   // The PVH vmlinux skips firmware and decompression on every machine type QEMU offers.
-  const kernel = record.kernel.vmlinux ?? record.kernel.bzImage;
-  const kernelForm = record.kernel.vmlinux ? 'pvh-vmlinux' : 'bzImage';
+  const usePvh = record.kernel.vmlinux !== undefined && plan.kernelForm !== 'bzImage';
+  const kernel = usePvh ? record.kernel.vmlinux! : record.kernel.bzImage;
+  const kernelForm = usePvh ? 'pvh-vmlinux' : 'bzImage';
   const cmdline = kernelCommandLine(record, plan);
   const args = [
     ...machineArgs(plan),
