@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as build } from './build.ts';
 import { register as config } from './config.ts';
+import { register as disk } from './disk.ts';
 import { register as kernel } from './kernel.ts';
 import { register as modules } from './modules.ts';
 import { register as options } from './options.ts';
@@ -17,6 +18,7 @@ export const commands: RegisterCommand[] = [
   modules,
   kernel,
   build,
+  disk,
   run,
   doctor,
   hostFiles,
