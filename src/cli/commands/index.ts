@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as build } from './build.ts';
 import { register as config } from './config.ts';
+import { register as demo } from './demo.ts';
 import { register as disk } from './disk.ts';
 import { register as kernel } from './kernel.ts';
 import { register as modules } from './modules.ts';
@@ -22,4 +23,5 @@ export const commands: RegisterCommand[] = [
   run,
   doctor,
   hostFiles,
+  demo,
 ];
