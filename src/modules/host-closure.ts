@@ -61,7 +61,7 @@ const DF_1_NODEFLIB = 0x800n;
 
 /** A shared object the loader has mapped (in our simulation). */
 interface Loaded {
-  /** The path the loader opened it by (its guest path). */
+  /** The host path the loader opened it by (not resolved through symlinks); its $ORIGIN is this directory. */
   readonly path: string;
   readonly elf: ElfFile;
   /** The object whose DT_NEEDED (or dlopen) brought it in; undefined for the executable. */
@@ -77,10 +77,11 @@ class Resolver {
 
   constructor(
     private readonly cache: LdCache | undefined,
+    private readonly cachePath: string,
     readonly arch: Arch,
   ) {}
 
-  async add(guestPath: string, hostPath: string, reason: string, linkTarget?: string): Promise<void> {
+  add(guestPath: string, hostPath: string, reason: string, linkTarget?: string): void {
     if (this.files.has(guestPath)) return;
     this.files.set(guestPath, { guestPath, hostPath, reason, ...(linkTarget ? { linkTarget } : {}) });
   }
@@ -148,7 +149,7 @@ class Resolver {
     if (((requester.elf.dynamic?.flags1 ?? 0n) & DF_1_NODEFLIB) === 0n) {
       if (this.cache) {
         const hit = ldCacheLookup(this.cache, name, this.arch.cacheFlags);
-        searched.push('/etc/ld.so.cache');
+        searched.push(this.cachePath);
         if (hit) {
           const c = await this.candidate(hit.path);
           if (c) return { path: hit.path, ...c, how: 'ld.so.cache' };
@@ -202,7 +203,7 @@ class Resolver {
     const dflt = defaultDirs(this.arch);
     const relocate = found.how === 'ld.so.cache' && !name.includes('/') && !dflt.includes(dirname(found.path));
     const guestPath = relocate ? posix.join(`/usr/lib/${this.arch.triplet}`, name) : found.path;
-    await this.add(guestPath, found.real, `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
+    this.add(guestPath, found.real, `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
     return obj;
   }
 }
@@ -278,21 +279,22 @@ export async function hostClosure(
   opts: HostClosureOptions = {},
 ): Promise<{ files: HostFile[] }> {
   if (binaries.length === 0) throw new UsageError('no host binary given', 'name one, e.g. app=/usr/bin/redis-server');
-  const cache = await readLdCache(opts.ldCachePath);
+  const cachePath = opts.ldCachePath ?? '/etc/ld.so.cache';
+  const cache = await readLdCache(cachePath);
   let resolver: Resolver | undefined;
   const programs: Loaded[] = [];
 
   for (const bin of binaries) {
     const { elf, real } = await readProgram(bin);
     const arch = archOf(elf);
-    resolver ??= new Resolver(cache, arch);
+    resolver ??= new Resolver(cache, cachePath, arch);
     if (resolver.arch !== arch) throw new UsageError(`${bin} is for a different architecture than ${binaries[0]}`, 'package binaries of one architecture per image');
     // The executable's $ORIGIN is its real directory (the kernel's /proc/self/exe), so it lives at its real path.
     // Each program is its own process, so it gets its own link map (ns).
     const program: Loaded = { path: real, elf, program: bin, ns: new Map() };
     programs.push(program);
-    await resolver.add(real, real, `application binary ${bin}`);
-    if (real !== bin) await resolver.add(bin, bin, `symlink to ${real}`, real);
+    resolver.add(real, real, `application binary ${bin}`);
+    if (real !== bin) resolver.add(bin, bin, `symlink to ${real}`, real);
     if (elf.interpreter) {
       const found = await readProgram(elf.interpreter).catch((err: unknown) => {
         throw new TailorError(`interpreter ${elf.interpreter} of ${bin} cannot be read: ${(err as Error).message}`, {
@@ -303,7 +305,7 @@ export async function hostClosure(
       const obj: Loaded = { path: elf.interpreter, elf: found.elf, program: bin, ns: program.ns };
       program.ns.set(elf.interpreter, obj);
       if (found.elf.dynamic?.soname) program.ns.set(found.elf.dynamic.soname, obj);
-      await resolver.add(elf.interpreter, found.real, `program interpreter of ${bin}`);
+      resolver.add(elf.interpreter, found.real, `program interpreter of ${bin}`);
     }
     await resolver.need(elf.dynamic?.needed ?? [], program, `library needed by ${bin}`);
   }
@@ -324,7 +326,7 @@ export async function hostClosure(
   }
 
   for (const [guestPath, content] of Object.entries(GENERATED_ETC)) {
-    await r.add(guestPath, await generatedFile(guestPath, content), 'generated: name service files programs read');
+    r.add(guestPath, await generatedFile(guestPath, content), 'generated: name service files programs read');
   }
 
   const tls = [...r.files.values()].find((f) => TLS_LIBS.test(posix.basename(f.guestPath)));
@@ -336,7 +338,7 @@ export async function hostClosure(
         hint: 'install it with: apt-get install -y ca-certificates',
       });
     }
-    await r.add(CA_BUNDLE, await realpath(CA_BUNDLE), `CA certificates for ${posix.basename(tls.guestPath)}`);
+    r.add(CA_BUNDLE, await realpath(CA_BUNDLE), `CA certificates for ${posix.basename(tls.guestPath)}`);
   }
 
   const files = [...r.files.values()].sort((a, b) => (a.guestPath < b.guestPath ? -1 : a.guestPath > b.guestPath ? 1 : 0));
