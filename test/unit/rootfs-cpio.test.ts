@@ -126,7 +126,7 @@ describe('cpio newc writer', () => {
 });
 
 describe('cpio writer: bad input', () => {
-  const expectError = async (tree: ContentTree, kind: typeof TailorError, pattern: RegExp) => {
+  const expectError = async (tree: ContentTree, kind: abstract new (...args: never[]) => TailorError, pattern: RegExp) => {
     const dest = join(out, 'bad.cpio');
     await rm(dest, { force: true });
     await assert.rejects(writeCpio(tree, dest, 'gzip'), (err: unknown) => {
