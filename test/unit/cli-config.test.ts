@@ -110,3 +110,16 @@ test('tailor config reads ./tailor.yaml and ./conf/profiles from the working dir
   assert.deepEqual(row(r.stdout, 'mode'), ['mode', 'debug', `project file ${join(cwd, 'tailor.yaml')}`]);
   assert.deepEqual(row(r.stdout, 'lto'), ['lto', '1', 'command line (lto=1)']);
 });
+
+test('tailor config: -O3, -march=, -mtune= and --profile NAME pass through the CLI parser in order', () => {
+  const r = tailor(['config', '-Os', '-march=x86-64-v3', '--profile', 'minimal', '-mtune=znver3', 'opt=-O2', '-O3', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout) as { configurationProfile: string; options: Record<string, { value: unknown; from: string }> };
+  assert.equal(doc.configurationProfile, 'minimal');
+  assert.deepEqual(doc.options.opt, { value: '-O3', source: { kind: 'command-line', arg: '-O3' }, from: 'command line (-O3)' });
+  assert.equal(doc.options.march!.value, 'x86-64-v3');
+  assert.equal(doc.options.mtune!.value, 'znver3');
+  const bad = tailor(['config', '--frobnicate']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown build flag --frobnicate/);
+});

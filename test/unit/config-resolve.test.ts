@@ -246,3 +246,25 @@ test('--module-path values are resolved against the working directory, in order'
   assert.deepEqual(c.modulePaths, [join(cwd, 'one'), '/abs/two']);
   rejects(() => resolveConfig(['--module-path'], { cwd }), /--module-path needs a value/);
 });
+
+test('profile operators across layers: := sets, ?= only fills what no layer set, += appends to lists', (t) => {
+  const cwd = project(t, {
+    'conf/profiles/base.mk': 'fs := rofs\nmodules += one\ncflags += -g\n',
+    'conf/profiles/top.mk': 'include base.mk\nfs ?= ext4\nmode ?= debug\nmodules += two\nCFLAGS += -fno-plt\n',
+  });
+  const c = resolveConfig(['--profile=top', 'modules=three'], { cwd });
+  assert.equal(c.options.fs, 'rofs', '?= does not override a value an earlier line set');
+  assert.equal(c.sources.fs?.kind === 'project-profile' && c.sources.fs.line, 1);
+  assert.equal(c.options.mode, 'debug', '?= fills an option only the default set');
+  assert.deepEqual(c.options.cflags, ['-g', '-fno-plt']);
+  // The command line's = replaces the list the profile built up.
+  assert.deepEqual(c.options.modules, ['three']);
+  assert.deepEqual(resolveConfig(['--profile=top'], { cwd }).options.modules, ['one', 'two']);
+});
+
+test('tailor.yaml accepts CFLAGS with the same mapping as profiles', (t) => {
+  const cwd = project(t, { 'tailor.yaml': 'CFLAGS: -O3 -march=x86-64-v4 -mavx512f\n' });
+  const c = resolveConfig([], { cwd });
+  assert.deepEqual([c.options.opt, c.options.march, c.options.cflags], ['-O3', 'x86-64-v4', ['-mavx512f']]);
+  assert.deepEqual(c.sources.opt, { kind: 'project-file', file: join(cwd, 'tailor.yaml') });
+});
