@@ -90,7 +90,7 @@ export const kernelFeatures: Record<string, KernelFeature> = {
   btrfs: { help: 'Btrfs (compression, snapshots, checksums)', kconfig: { ...BLOCK, BTRFS_FS: 'y' }, stockModules: ['btrfs'] },
   '9p': {
     help: '9p host directory shares over virtio (fs=virtiofs without a virtiofsd)',
-    kconfig: { ...NET_FS, NET_9P: 'y', NET_9P_VIRTIO: 'y', '9P_FS': 'y' },
+    kconfig: { ...NET_FS, INET: 'y', ...VIRTIO, NET_9P: 'y', NET_9P_VIRTIO: 'y', '9P_FS': 'y' },
     stockModules: ['9p', '9pnet_virtio'],
   },
   virtiofs: { help: 'virtio-fs host directory shares (needs virtiofsd on the host)', kconfig: { FUSE_FS: 'y', VIRTIO_FS: 'y' }, stockModules: ['virtiofs'] },

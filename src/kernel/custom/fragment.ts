@@ -25,14 +25,20 @@ export interface Fragment {
   readonly notes: readonly string[];
 }
 
-/** Kernel features the root filesystem needs (the transport comes from the drivers profile). */
+/**
+ * Kernel features the root filesystem needs. The disk driver (virtio-blk,
+ * NVMe, AHCI, Xen or Hyper-V storage) comes from the drivers profile.
+ */
 export const filesystemNeeds: Readonly<Record<string, readonly string[]>> = {
   ramfs: [],
-  rofs: ['erofs', 'virtio-blk'],
-  ext4: ['ext4', 'virtio-blk'],
-  btrfs: ['btrfs', 'virtio-blk'],
+  rofs: ['block', 'erofs'],
+  ext4: ['block', 'ext4'],
+  btrfs: ['block', 'btrfs'],
   virtiofs: ['virtiofs', '9p'],
 };
+
+/** Driver switches that give a disk a root filesystem can live on. */
+const diskDrivers = ['virtio_blk', 'virtio_scsi', 'nvme', 'ahci', 'ide', 'scsi', 'xen', 'hyperv'];
 
 /** initramfs decompressors per fs_compression of a ramfs root (auto is gzip, as the rootfs stage does). */
 const initrdCompression: Readonly<Record<string, Record<string, string>>> = {
@@ -124,6 +130,12 @@ export function composeFragment(
   const fs = String(o.fs);
   const fsNeeds = filesystemNeeds[fs];
   if (!fsNeeds) throw new UsageError(`fs=${fs}: no kernel mapping for this filesystem`, `use one of ${Object.keys(filesystemNeeds).join(', ')}`);
+  if (fs !== 'ramfs' && fs !== 'virtiofs' && !diskDrivers.some((d) => o[`conf_drivers_${d}`] === true)) {
+    throw new UsageError(
+      `fs=${fs} needs a disk, and no disk driver is on (${optionReason(config, 'conf_drivers_profile')})`,
+      `turn one on, e.g. conf_drivers_virtio_blk=1 (QEMU) or conf_drivers_nvme=1 (AWS), or use fs=ramfs`,
+    );
+  }
   for (const need of fsNeeds) b.addAll(kernelFeatures[need]!.kconfig, `${optionReason(config, 'fs')}: kernel feature ${need}`);
   const compression = String(o.fs_compression ?? 'auto');
   if (fs === 'ramfs') b.addAll(initrdCompression[compression] ?? {}, `${optionReason(config, 'fs_compression')}: initramfs decompressor`);

@@ -51,28 +51,70 @@ async function kconfigFiles(dir: string, rel = ''): Promise<string[]> {
   return out;
 }
 
+interface ParsedKconfig {
+  /** file → [sourced file, conditions around the `source` line] */
+  readonly sources: Map<string, { target: string; conds: string[] }[]>;
+  readonly files: Map<string, string[]>;
+}
+
+const parsedTrees = new Map<string, Promise<ParsedKconfig>>();
+
+/** Conditions (`if EXPR`, menu `depends on`) in force at each line of a Kconfig file. */
+function scanFile(lines: readonly string[], visit: (i: number, conds: string[]) => void): void {
+  const stack: string[][] = [];
+  let lastMenu: string[] | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const ifm = /^\s*if\s+(.+)$/.exec(l);
+    if (ifm) { stack.push([ifm[1]!.trim()]); lastMenu = undefined; continue; }
+    if (/^\s*endif\b/.test(l)) { stack.pop(); continue; }
+    if (/^\s*menu\s+"/.test(l)) { lastMenu = []; stack.push(lastMenu); continue; }
+    if (/^\s*endmenu\b/.test(l)) { stack.pop(); continue; }
+    const menuDep = /^\s*depends\s+on\s+(.*)$/.exec(l);
+    if (menuDep && lastMenu) { lastMenu.push(menuDep[1]!.trim()); continue; }
+    if (/^\s*(menu)?config\s|^\s*(choice|comment|source)\b/.test(l)) lastMenu = undefined;
+    visit(i, stack.flat());
+  }
+}
+
+async function parseTree(sourceDir: string): Promise<ParsedKconfig> {
+  const files = new Map<string, string[]>();
+  const sources = new Map<string, { target: string; conds: string[] }[]>();
+  for (const file of await kconfigFiles(sourceDir)) {
+    const lines = (await readFile(join(sourceDir, file), 'utf8')).split('\n');
+    files.set(file, lines);
+    const out: { target: string; conds: string[] }[] = [];
+    scanFile(lines, (i, conds) => {
+      const m = /^\s*(o|r|or)?source\s+"([^"]+)"/.exec(lines[i]!);
+      if (m) out.push({ target: m[2]!.replace('$(SRCARCH)', 'x86'), conds });
+    });
+    sources.set(file, out);
+  }
+  return { files, sources };
+}
+
+/** Conditions a file inherits from the `source` lines that include it (outer first). */
+function inherited(tree: ParsedKconfig, file: string, seen = new Set<string>()): string[] {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  for (const [parent, list] of tree.sources) {
+    const hit = list.find((s) => s.target === file);
+    if (hit) return [...inherited(tree, parent, seen), ...hit.conds];
+  }
+  return [];
+}
+
 /** Every `config SYMBOL` / `menuconfig SYMBOL` definition with its dependencies, across the tree (x86 and generic). */
 export async function findSymbolDefinitions(sourceDir: string, symbol: string): Promise<SymbolDefinition[]> {
+  let pending = parsedTrees.get(sourceDir);
+  if (!pending) parsedTrees.set(sourceDir, (pending = parseTree(sourceDir)));
+  const tree = await pending;
   const defs: SymbolDefinition[] = [];
   const start = new RegExp(`^\\s*(menu)?config\\s+${symbol}\\s*$`);
-  for (const file of await kconfigFiles(sourceDir)) {
-    const text = await readFile(join(sourceDir, file), 'utf8');
-    if (!text.includes(symbol)) continue;
-    const lines = text.split('\n');
-    // Stack of enclosing conditions: `if EXPR` and `menu` (whose `depends on` follow it).
-    const stack: { kind: 'if' | 'menu'; cond: string[] }[] = [];
-    let lastMenu: { kind: 'if' | 'menu'; cond: string[] } | undefined;
-    for (let i = 0; i < lines.length; i++) {
-      const l = lines[i]!;
-      const ifm = /^\s*if\s+(.+)$/.exec(l);
-      if (ifm) { stack.push({ kind: 'if', cond: [ifm[1]!.trim()] }); lastMenu = undefined; continue; }
-      if (/^\s*endif\b/.test(l)) { stack.pop(); continue; }
-      if (/^\s*menu\s+"/.test(l)) { lastMenu = { kind: 'menu', cond: [] }; stack.push(lastMenu); continue; }
-      if (/^\s*endmenu\b/.test(l)) { stack.pop(); continue; }
-      const menuDep = /^\s*depends\s+on\s+(.*)$/.exec(l);
-      if (menuDep && lastMenu) { lastMenu.cond.push(menuDep[1]!.trim()); continue; }
-      if (/^\s*(menu)?config\s|^\s*(choice|comment|source)\b/.test(l)) lastMenu = undefined;
-      if (!start.test(l)) continue;
+  for (const [file, lines] of tree.files) {
+    if (!lines.some((l) => l.includes(symbol))) continue;
+    scanFile(lines, (i, conds) => {
+      if (!start.test(lines[i]!)) return;
       const dependsOn: string[] = [];
       for (let j = i + 1; j < lines.length; j++) {
         const d = lines[j]!;
@@ -80,8 +122,8 @@ export async function findSymbolDefinitions(sourceDir: string, symbol: string): 
         const dep = /^\s*depends\s+on\s+(.*)$/.exec(d);
         if (dep) dependsOn.push(dep[1]!.trim());
       }
-      defs.push({ file, line: i + 1, dependsOn, enclosedBy: stack.flatMap((s) => s.cond) });
-    }
+      defs.push({ file, line: i + 1, dependsOn, enclosedBy: [...inherited(tree, file), ...conds] });
+    });
   }
   return defs;
 }

@@ -1,0 +1,105 @@
+// The custom kernel's Kconfig fragment (src/kernel/custom/fragment.ts): what each option,
+// profile and need puts in it, with reasons, and conflicts named with both sides.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../src/config/index.ts';
+import { UsageError } from '../../src/errors.ts';
+import { composeFragment, describeFragment, fragmentText, type Fragment } from '../../src/kernel/custom/fragment.ts';
+
+const cwd = mkdtempSync(join(tmpdir(), 'tailor-kfrag-'));
+process.on('exit', () => rmSync(cwd, { recursive: true, force: true }));
+const fragmentFor = (...args: string[]) => composeFragment(resolveConfig([...args, 'kernel=custom'], { cwd }), []);
+const value = (f: Fragment, symbol: string) => f.lines.find((l) => l.symbol === symbol)?.value;
+const reasons = (f: Fragment, symbol: string) => f.lines.find((l) => l.symbol === symbol)?.reasons.join('; ') ?? '';
+
+test('--profile=minimal: virtio-mmio from the microvm drivers profile, PCI and ACPI off, no kallsyms, -Os', () => {
+  const f = fragmentFor('--profile=minimal', 'image=native-example');
+  assert.equal(value(f, 'VIRTIO_MMIO'), 'y');
+  assert.match(reasons(f, 'VIRTIO_MMIO'), /conf_drivers_mmio=1 \(conf_drivers_profile=microvm\)/);
+  assert.equal(value(f, 'PCI'), 'n');
+  assert.equal(value(f, 'ACPI'), 'n');
+  assert.equal(value(f, 'KALLSYMS'), 'n');
+  assert.match(reasons(f, 'KALLSYMS'), /conf_hide_symbols=1 \(built-in profile minimal/);
+  assert.equal(value(f, 'CC_OPTIMIZE_FOR_SIZE'), 'y');
+  assert.equal(value(f, 'VIRTIO_PCI'), undefined);
+  const text = describeFragment(f);
+  assert.match(text, /^CONFIG_VIRTIO_MMIO=y +# conf_drivers_mmio=1/m);
+  assert.doesNotMatch(text, /^CONFIG_PCI=y/m);
+  assert.match(text, /^# CONFIG_PCI is not set/m);
+});
+
+test('the base fragment: serial console, initramfs, PVH, no modules, 2 MiB load address; every line has a reason', () => {
+  const f = fragmentFor();
+  for (const [s, v] of [['SERIAL_8250_CONSOLE', 'y'], ['BLK_DEV_INITRD', 'y'], ['PVH', 'y'], ['MODULES', 'n'], ['PHYSICAL_START', '0x200000'], ['LEGACY_PTYS', 'n'], ['DEVTMPFS_MOUNT', 'y']]) {
+    assert.equal(value(f, s!), v, s);
+  }
+  for (const l of f.lines) assert.ok(l.reasons.length > 0 && l.reasons.every((r) => r.length > 3), `${l.symbol} has a reason`);
+  assert.equal(new Set(f.lines.map((l) => l.symbol)).size, f.lines.length, 'each symbol once');
+});
+
+test('conf_drivers_xen=1 adds the Xen symbols; the virtio drivers profile adds virtio-pci', () => {
+  const base = fragmentFor('conf_drivers_profile=microvm');
+  const xen = fragmentFor('conf_drivers_profile=microvm', 'conf_drivers_xen=1');
+  assert.equal(value(base, 'XEN'), undefined);
+  assert.equal(value(xen, 'XEN'), 'y');
+  assert.match(reasons(xen, 'XEN'), /conf_drivers_xen=1 \(command line/);
+  assert.ok(xen.lines.length > base.lines.length);
+  const virtio = fragmentFor('conf_drivers_profile=virtio');
+  assert.equal(value(virtio, 'VIRTIO_PCI'), 'y');
+  assert.match(reasons(virtio, 'VIRTIO_PCI'), /conf_drivers_virtio=1 .* with conf_drivers_pci=1/);
+});
+
+test('the filesystem: rofs brings EROFS behind MISC_FILESYSTEMS; ramfs compression picks the initramfs decompressor', () => {
+  const rofs = fragmentFor('fs=rofs', 'conf_drivers_profile=microvm');
+  assert.equal(value(rofs, 'EROFS_FS'), 'y');
+  assert.equal(value(rofs, 'MISC_FILESYSTEMS'), 'y');
+  assert.match(reasons(rofs, 'EROFS_FS'), /^fs=rofs \(command line \(fs=rofs\)\): kernel feature erofs/);
+  assert.equal(value(fragmentFor('fs_compression=lz4'), 'RD_LZ4'), 'y');
+  assert.equal(value(fragmentFor('fs_compression=lz4'), 'RD_GZIP'), undefined);
+  assert.equal(value(fragmentFor(), 'RD_GZIP'), 'y');
+});
+
+test('a disk root without any disk driver is refused, naming the drivers profile', () => {
+  assert.throws(() => fragmentFor('fs=ext4', 'conf_drivers_profile=base'), (e: unknown) => e instanceof UsageError && /fs=ext4 needs a disk.*conf_drivers_profile=base/.test(e.message));
+});
+
+test('module needs are named in the reasons', () => {
+  const config = resolveConfig(['kernel=custom'], { cwd });
+  const f = composeFragment(config, ['net', 'epoll'], new Map([['net', ['module httpserver']]]));
+  assert.equal(value(f, 'INET'), 'y');
+  assert.match(reasons(f, 'INET'), /kernel feature net \(needed by module httpserver\)/);
+});
+
+test('two sources asking different values of one symbol: an error naming both', () => {
+  // microvm turns PCI off; a module needing virtio-pci asks PCI=y.
+  const config = resolveConfig(['kernel=custom', 'conf_drivers_profile=microvm'], { cwd });
+  assert.throws(
+    () => composeFragment(config, ['virtio-pci'], new Map([['virtio-pci', ['module pcitool']]])),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /conflicting kernel settings: # CONFIG_PCI is not set \(conf_drivers_pci=0 \(conf_drivers_profile=microvm\)\) but CONFIG_PCI=y \(kernel feature virtio-pci \(needed by module pcitool\)\)/.test(e.message),
+  );
+});
+
+test('options: -O3 goes to KCFLAGS and says so, mode=debug turns on debug info, lto asks for an LLVM build, preempt', () => {
+  const o3 = fragmentFor('-O3');
+  assert.equal(o3.makeVars.KCFLAGS, '-O3');
+  assert.equal(value(o3, 'CC_OPTIMIZE_FOR_PERFORMANCE'), 'y');
+  assert.ok(o3.notes.some((n) => /KCFLAGS=-O3/.test(n)));
+  assert.equal(value(fragmentFor('mode=debug'), 'DEBUG_INFO_DWARF5'), 'y');
+  const lto = fragmentFor('lto=1');
+  assert.equal(lto.makeVars.LLVM, '1');
+  assert.equal(value(lto, 'LTO_CLANG_THIN'), 'y');
+  assert.equal(value(fragmentFor('conf_preempt=1'), 'PREEMPT'), 'y');
+  assert.equal(value(fragmentFor(), 'PREEMPT_NONE'), 'y');
+  assert.equal(value(fragmentFor('-Os'), 'KERNEL_XZ'), 'y');
+  assert.equal(value(fragmentFor(), 'KERNEL_LZ4'), 'y');
+});
+
+test('the fragment text is stable: same options, same bytes', () => {
+  assert.equal(fragmentText(fragmentFor('--profile=minimal')), fragmentText(fragmentFor('--profile=minimal')));
+  assert.notEqual(fragmentText(fragmentFor('--profile=minimal')), fragmentText(fragmentFor('--profile=minimal', 'conf_drivers_xen=1')));
+});
