@@ -34,7 +34,11 @@ export interface HostFile {
 }
 
 export interface HostClosureOptions {
-  /** Libraries the programs dlopen: absolute paths or sonames (resolved like DT_NEEDED of the first binary); also closed over. */
+  /**
+   * extra_libs=: libraries the programs dlopen, as absolute paths or sonames
+   * (resolved like DT_NEEDED of the first binary), and directories to search
+   * for any library (after RUNPATH, before ld.so.cache). All are closed over.
+   */
   readonly extraLibs?: readonly string[];
   /** The loader cache to consult (default /etc/ld.so.cache; tests point elsewhere). */
   readonly ldCachePath?: string;
@@ -79,6 +83,8 @@ class Resolver {
     private readonly cache: LdCache | undefined,
     private readonly cachePath: string,
     readonly arch: Arch,
+    /** extra_libs= directories; libraries found there go to a default directory in the guest. */
+    private readonly extraDirs: readonly string[] = [],
   ) {}
 
   add(guestPath: string, hostPath: string, reason: string, linkTarget?: string): void {
@@ -146,6 +152,9 @@ class Resolver {
     }
     const runpath = await tryDirs(this.dirsOf(requester, requester.elf.dynamic?.runpath), `DT_RUNPATH of ${requester.path}`);
     if (runpath) return runpath;
+    // Where the guest loader will meet these: they are placed in a default directory, searched after RUNPATH.
+    const extra = await tryDirs([...this.extraDirs], 'extra_libs directory');
+    if (extra) return extra;
     if (((requester.elf.dynamic?.flags1 ?? 0n) & DF_1_NODEFLIB) === 0n) {
       if (this.cache) {
         const hit = ldCacheLookup(this.cache, name, this.arch.cacheFlags);
@@ -201,7 +210,8 @@ class Resolver {
     // The guest has no ld.so.cache: a library the cache found outside the default directories
     // (e.g. /usr/local/lib) goes into one, where the guest's loader will look for it.
     const dflt = defaultDirs(this.arch);
-    const relocate = found.how === 'ld.so.cache' && !name.includes('/') && !dflt.includes(dirname(found.path));
+    const relocate =
+      (found.how === 'ld.so.cache' || found.how === 'extra_libs directory') && !name.includes('/') && !dflt.includes(dirname(found.path));
     const guestPath = relocate ? posix.join(`/usr/lib/${this.arch.triplet}`, name) : found.path;
     this.add(guestPath, found.real, `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
     return obj;
@@ -281,13 +291,22 @@ export async function hostClosure(
   if (binaries.length === 0) throw new UsageError('no host binary given', 'name one, e.g. app=/usr/bin/redis-server');
   const cachePath = opts.ldCachePath ?? '/etc/ld.so.cache';
   const cache = await readLdCache(cachePath);
+  const extraDirs: string[] = [];
+  const extraLibs: string[] = [];
+  for (const lib of opts.extraLibs ?? []) {
+    if (lib.includes('/') && !isAbsolute(lib)) {
+      throw new UsageError(`extra_libs entry "${lib}" is neither an absolute path nor a soname`, 'write /usr/lib/x86_64-linux-gnu/libfoo.so.1, libfoo.so.1 or a directory such as /opt/foo/lib');
+    }
+    const isDir = isAbsolute(lib) && (await stat(lib).then((st) => st.isDirectory(), () => false));
+    (isDir ? extraDirs : extraLibs).push(isDir ? posix.normalize(lib) : lib);
+  }
   let resolver: Resolver | undefined;
   const programs: Loaded[] = [];
 
   for (const bin of binaries) {
     const { elf, real } = await readProgram(bin);
     const arch = archOf(elf);
-    resolver ??= new Resolver(cache, cachePath, arch);
+    resolver ??= new Resolver(cache, cachePath, arch, extraDirs);
     if (resolver.arch !== arch) throw new UsageError(`${bin} is for a different architecture than ${binaries[0]}`, 'package binaries of one architecture per image');
     // The executable's $ORIGIN is its real directory (the kernel's /proc/self/exe), so it lives at its real path.
     // Each program is its own process, so it gets its own link map (ns).
@@ -311,8 +330,7 @@ export async function hostClosure(
   }
   const r = resolver!;
 
-  for (const lib of opts.extraLibs ?? []) {
-    if (lib.includes('/') && !isAbsolute(lib)) throw new UsageError(`extra_libs entry "${lib}" is neither an absolute path nor a soname`, 'write /usr/lib/x86_64-linux-gnu/libfoo.so.1 or libfoo.so.1');
+  for (const lib of extraLibs) {
     await r.need([lib], programs[0]!, 'extra_libs=');
   }
 

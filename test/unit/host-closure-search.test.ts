@@ -144,3 +144,13 @@ test('a library found through ld.so.cache outside the default dirs is placed whe
   assert.match(lib.reason, /ld\.so\.cache/);
   assert.ok(files.some((f) => f.guestPath === '/lib/x86_64-linux-gnu/libc.so.6'), 'libraries in default dirs keep their path');
 });
+
+test('extra_libs= may name a directory: libraries found there go to a default directory of the guest', async (t) => {
+  if (!haveGcc) return t.skip('gcc not installed');
+  const bin = await prog('p-extra', 'main-b.c', 'libtb.so.1', 'x', []);
+  await assert.rejects(hostClosure([bin]), (e: Error) => e instanceof TailorError && /add its directory with extra_libs=/.test((e as TailorError).hint ?? ''));
+  const { files } = await hostClosure([bin], { extraLibs: [`${D}/y/`] });
+  const lib = files.find((f) => f.hostPath === join(D, 'y/libtb.so.1'));
+  assert.equal(lib?.guestPath, '/usr/lib/x86_64-linux-gnu/libtb.so.1');
+  assert.match(lib.reason, /extra_libs directory/);
+});
