@@ -25,7 +25,8 @@ export function parseOptionValue(spec: OptionSpec, raw: string, where: string): 
     }
     case 'int': {
       let value: number;
-      const m = /^(\d+)\s*([kKmMgG])?(i?[bB])?$/.exec(text);
+      // A unit suffix is a size letter (K, M, G) optionally followed by B or iB: a bare "B" would read 64B as 64 MiB.
+      const m = /^(\d+)\s*(?:([kKmMgG])(?:i?[bB])?)?$/.exec(text);
       if (!m) throw bad(`a whole number${spec.unit ? ` (${spec.unit})` : ''}`);
       value = Number(m[1]);
       if (m[2]) {

@@ -179,6 +179,10 @@ test('wrong values: bool, enum (allowed values listed), int range and units', (t
   assert.equal(resolveConfig(['fs=ext4', 'fs_size_mb=1G'], { cwd }).options.fs_size_mb, 1024);
   assert.equal(resolveConfig(['fs=ext4', 'fs_size_mb=2048K'], { cwd }).options.fs_size_mb, 2);
   rejects(() => resolveConfig(['fs=ext4', 'fs_size_mb=100K'], { cwd }), /fs_size_mb=100K/, /whole number of MiB/);
+  assert.equal(resolveConfig(['fs=ext4', 'fs_size_mb=64MiB'], { cwd }).options.fs_size_mb, 64);
+  assert.equal(resolveConfig(['fs=ext4', 'fs_size_mb=2GB'], { cwd }).options.fs_size_mb, 2048);
+  // A bare B (bytes) is not a MiB count.
+  rejects(() => resolveConfig(['fs=ext4', 'fs_size_mb=64B'], { cwd }), /fs_size_mb=64B/);
   // A suffix on an option that is not in MiB is refused.
   rejects(() => resolveConfig(['conf_mem_huge_page_size=2M'], { cwd }), /conf_mem_huge_page_size=2M/, /without a suffix/);
   // += only appends to list options.
