@@ -27,7 +27,7 @@ struct proc {
 
 static struct proc *procs;
 static size_t nprocs;
-static int abort_status = -1; /* set by --power-off-on-abort */
+static int abort_status = -1; /* >= 0 once a command died of a signal under --power-off-on-abort */
 static int power_off_on_abort;
 
 static void sleep_ms(long ms)
@@ -162,9 +162,9 @@ int run_commands(const struct cl_result *res, int global_redirect_fd)
 		while (!procs[i].done && res->cmds[i].sep != CL_BG_NOWAIT && abort_status < 0 && reap(1) == 0)
 			;
 	if (abort_status >= 0) {
+		/* the aborted command keeps its status; the usual rule below picks the first failure */
 		info("a command aborted: --power-off-on-abort stops everything");
 		stop_everything();
-		return abort_status;
 	}
 	/* the first failing command (in command-line order) decides the status */
 	for (size_t i = 0; i < nprocs; i++) {
