@@ -278,6 +278,7 @@ async function generatedFile(guestPath: string, content: string): Promise<string
 
 const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
 const TLS_LIBS = /^lib(ssl|crypto|gnutls)\.so/;
+const STATIC_TLS_SYMBOLS = new Set(['SSL_CTX_new', 'gnutls_init']);
 
 /**
  * Everything the guest needs to run `binaries` (absolute host paths):
@@ -347,16 +348,21 @@ export async function hostClosure(
     r.add(guestPath, await generatedFile(guestPath, content), 'generated: name service files programs read');
   }
 
-  const tls = [...r.files.values()].find((f) => TLS_LIBS.test(posix.basename(f.guestPath)));
-  if (tls) {
+  // TLS users: a TLS library in the closure, or a program with OpenSSL/GnuTLS linked in statically (node).
+  const tlsLib = [...r.files.values()].find((f) => TLS_LIBS.test(posix.basename(f.guestPath)));
+  const tlsStatic = programs.find((p) =>
+    readSymbols(p.elf, 'dynsym').some((s) => STATIC_TLS_SYMBOLS.has(s.name) && s.sectionIndex !== 0),
+  );
+  const tlsUser = tlsLib ? posix.basename(tlsLib.guestPath) : tlsStatic ? `${tlsStatic.program} (TLS linked in)` : undefined;
+  if (tlsUser) {
     try {
       await stat(CA_BUNDLE);
     } catch {
-      throw new TailorError(`${posix.basename(tls.guestPath)} is in the image but the CA bundle ${CA_BUNDLE} is missing on this host`, {
+      throw new TailorError(`${tlsUser} needs the CA bundle ${CA_BUNDLE}, which is missing on this host`, {
         hint: 'install it with: apt-get install -y ca-certificates',
       });
     }
-    r.add(CA_BUNDLE, await realpath(CA_BUNDLE), `CA certificates for ${posix.basename(tls.guestPath)}`);
+    r.add(CA_BUNDLE, await realpath(CA_BUNDLE), `CA certificates for ${tlsUser}`);
   }
 
   const files = [...r.files.values()].sort((a, b) => (a.guestPath < b.guestPath ? -1 : a.guestPath > b.guestPath ? 1 : 0));

@@ -109,3 +109,12 @@ test('bad binaries: relative path, missing file, script', async () => {
   const sh = (await exec('sh', ['-c', 'command -v ldd'])).stdout.trim(); // ldd is a shell script on Debian
   await assert.rejects(hostClosure([sh]), (e: Error) => e instanceof UsageError && /is a script/.test(e.message));
 });
+
+test('a program with OpenSSL linked in statically (node) also gets the CA bundle; ls does not', { skip: !existsSync('/usr/bin/node') && '/usr/bin/node absent' }, async (t) => {
+  const elf = await readElfFile('/usr/bin/node');
+  if (!readSymbols(elf, 'dynsym').some((s) => s.name === 'SSL_CTX_new' && s.sectionIndex !== 0)) return t.skip('this node links OpenSSL dynamically');
+  const { files } = await hostClosure(['/usr/bin/node']);
+  assert.ok(!libNames(files).some((n) => /^lib(ssl|crypto)/.test(n)), 'no TLS shared library involved');
+  assert.match(byGuest(files, '/etc/ssl/certs/ca-certificates.crt')?.reason ?? '', /TLS linked in/);
+  assert.equal(byGuest((await hostClosure(['/bin/ls'])).files, '/etc/ssl/certs/ca-certificates.crt'), undefined);
+});
