@@ -118,3 +118,14 @@ test('a program with OpenSSL linked in statically (node) also gets the CA bundle
   assert.match(byGuest(files, '/etc/ssl/certs/ca-certificates.crt')?.reason ?? '', /TLS linked in/);
   assert.equal(byGuest((await hostClosure(['/bin/ls'])).files, '/etc/ssl/certs/ca-certificates.crt'), undefined);
 });
+
+test('a static binary brings only itself and the /etc files', { skip: !existsSync('/bin/busybox') && 'busybox not installed' }, async (t) => {
+  const elf = await readElfFile('/bin/busybox');
+  if (elf.interpreter || elf.dynamic) return t.skip('/bin/busybox is not the static build');
+  const { files } = await hostClosure(['/bin/busybox']);
+  assert.deepEqual(
+    files.filter((f) => !f.guestPath.startsWith('/etc/')).map((f) => f.guestPath).sort(),
+    [...new Set(['/bin/busybox', realpathSync('/bin/busybox')])].sort(),
+  );
+  assert.equal(libNames(files).length, 0);
+});
