@@ -148,12 +148,13 @@ test('runs ; commands, expands --env and $VAR, keeps quotes, reports the first f
   t.diagnostic(`boot to app-start ${(ns / 1e6).toFixed(0)} ms guest time, QEMU wall ${b.wallMs} ms`);
 });
 
-test('& runs in the background and is joined; --redirect (> and >>) and --cwd apply per command', async (t) => {
+test('& runs in the background and is joined; --redirect (> and >>) and --cwd apply per command; orphans are reaped', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const b = await boot(
     'background',
     'tprog sleep 2500 late & tprog print early; --redirect=/tmp/out tprog print into-file; ' +
-      '--redirect=>>/tmp/out tprog print appended; --cwd=/tmp tprog cat out; --cwd=/etc tprog pwd',
+      '--redirect=>>/tmp/out tprog print appended; --cwd=/tmp tprog cat out; --cwd=/etc tprog pwd; ' +
+      'tprog orphan; tprog sleep 1000 orphan-gone; tprog zombies',
   );
   const l = lines(b);
   const early = l.indexOf('early');
@@ -165,6 +166,8 @@ test('& runs in the background and is joined; --redirect (> and >>) and --cwd ap
   assert.ok(cat >= 0 && l[cat + 1] === 'appended', `file contents wrong:\n${b.console}`);
   assert.equal(l.filter((x) => x === 'into-file').length, 1, 'redirected output leaked to the console');
   assert.ok(l.includes('pwd=/etc'), b.console);
+  assert.ok(l.some((x) => /^orphan=\d+$/.test(x)), b.console);
+  assert.ok(l.includes('zombies=0'), `PID 1 must reap orphans:\n${b.console}`);
   assert.equal(b.exitStatus, 0);
 });
 
@@ -209,4 +212,13 @@ test('a missing program is 127; --power-off-on-abort stops at a crash', async (t
   assert.ok(l.includes('two'));
   assert.ok(!l.includes('never'), 'commands after an abort must not run with --power-off-on-abort');
   assert.equal(b.exitStatus, 127);
+});
+
+test('an image with nothing to run still marks app-start and powers off with status 0', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // no " -- " and no /etc/tailor/cmdline: what image=empty boots
+  const b = await boot('empty', undefined);
+  assert.ok(indexOfLine(b, /^tailor:app-start boottime_ns=\d+ cmd=$/) >= 0, b.console);
+  assert.equal(b.exitStatus, 0);
+  assert.equal(indexOfLine(b, /^tailor:error/), -1, b.console);
 });

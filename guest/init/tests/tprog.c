@@ -8,7 +8,10 @@
  *   tprog cat FILE         copy FILE to stdout
  *   tprog pwd              print the working directory
  *   tprog abort            die with SIGABRT
+ *   tprog orphan           leave a child that exits 300 ms later (init must reap it)
+ *   tprog zombies          print zombies=N, the number of zombie processes
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +73,41 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "pwd") == 0) {
 		char buf[4096];
 		printf("pwd=%s\n", getcwd(buf, sizeof buf) ? buf : "?");
+		return 0;
+	}
+	if (strcmp(cmd, "orphan") == 0) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct timespec ts = {0, 300000000L};
+			nanosleep(&ts, NULL);
+			_exit(0);
+		}
+		printf("orphan=%d\n", (int)pid);
+		return pid > 0 ? 0 : 1;
+	}
+	if (strcmp(cmd, "zombies") == 0) {
+		DIR *d = opendir("/proc");
+		int n = 0;
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			char path[300], buf[512];
+			if (e->d_name[0] < '0' || e->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				continue;
+			size_t len = fread(buf, 1, sizeof buf - 1, f);
+			fclose(f);
+			buf[len] = 0;
+			/* the state follows the ")" that ends the command name */
+			char *close = strrchr(buf, ')');
+			if (close && close[1] == ' ' && close[2] == 'Z')
+				n++;
+		}
+		if (d)
+			closedir(d);
+		printf("zombies=%d\n", n);
 		return 0;
 	}
 	if (strcmp(cmd, "abort") == 0) {
