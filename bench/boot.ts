@@ -6,6 +6,7 @@
  *   npm run bench:boot -- [build] [-n 10] [--json] [-p qemu|qemu_microvm] [-m 128M] [--accel tcg] [--kernel-form bzImage]
  */
 import { Command } from 'commander';
+import { pathToFileURL } from 'node:url';
 import { TailorError } from '../src/errors.ts';
 import { loadBuildFolder, resolveBuildDir } from '../src/run/build-folder.ts';
 import { chooseAccel } from '../src/run/kvm-probe.ts';
@@ -123,10 +124,13 @@ async function main(): Promise<void> {
   );
 }
 
-try {
-  await main();
-} catch (err) {
-  process.stderr.write(`tailor: ${err instanceof Error ? err.message : String(err)}\n`);
-  if (err instanceof TailorError && err.hint) process.stderr.write(`  ${err.hint}\n`);
-  process.exitCode = err instanceof TailorError ? err.exitCode : 70;
+// Run only as a script (tests import stats() from here).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(`tailor: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (err instanceof TailorError && err.hint) process.stderr.write(`  ${err.hint}\n`);
+    process.exitCode = err instanceof TailorError ? err.exitCode : 70;
+  }
 }

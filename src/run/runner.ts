@@ -36,6 +36,7 @@ export interface BootOutcome {
   readonly qemuSignal: NodeJS.Signals | null;
   readonly qemuStderr: string;
   readonly console: string;
+  /** The last console lines; after a panic, the lines up to and including the panic line. */
   readonly lastLines: readonly string[];
 }
 
@@ -54,6 +55,7 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
     let hostToAppMs: number | undefined;
     let exitStatus: number | undefined;
     let panic: string | undefined;
+    let linesBeforePanic: string[] | undefined;
     const initErrors: string[] = [];
     let timedOut = false;
     let interrupted = false;
@@ -88,7 +90,11 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
           initErrors.push(e.message);
           break;
         case 'panic':
-          panic ??= e.line;
+          if (panic === undefined) {
+            panic = e.line;
+            // The lines leading to the panic say why; the stack trace after it rarely does.
+            linesBeforePanic = scanner.lastLines(8);
+          }
           break;
       }
     });
@@ -144,7 +150,7 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
         qemuSignal: signal,
         qemuStderr: Buffer.concat(stderr).toString('utf8'),
         console: scanner.text,
-        lastLines: scanner.lastLines(),
+        lastLines: linesBeforePanic ?? scanner.lastLines(),
       });
     });
   });
@@ -251,7 +257,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   };
 
   if (o.panic && o.exitStatus === undefined) {
-    throw new TailorError(`the guest kernel panicked: ${o.panic}\nlast console lines:\n  ${o.lastLines.join('\n  ')}`, {
+    throw new TailorError(`the guest kernel panicked: ${o.panic}\nconsole up to the panic:\n  ${o.lastLines.join('\n  ')}`, {
       hint:
         o.appStart === undefined
           ? 'it died before the init started: too little memory (-m), or a missing driver/root filesystem in the kernel'
