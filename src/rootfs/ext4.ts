@@ -1,7 +1,8 @@
 /**
  * fs=ext4: a read-write root written by `mke2fs -d` from a staged tree.
  * Reproducible: UUID and directory hash seed from the seed, the tool's clock
- * fixed (E2FSPROGS_FAKE_TIME), and its settings from our own mke2fs.conf
+ * fixed (E2FSPROGS_FAKE_TIME), inode change times pinned afterwards with
+ * debugfs (mke2fs copies the staging folder's ctimes), and its settings from our own mke2fs.conf
  * rather than the host's /etc/mke2fs.conf. mke2fs sorts directory entries
  * itself, so the staging folder's readdir order does not matter.
  *
@@ -67,6 +68,39 @@ export async function writeMke2fsConf(path: string): Promise<void> {
   await writeFile(path, MKE2FS_CONF);
 }
 
+/** Numbers of the inodes in use that mke2fs -d filled from the staging folder: the root (2) and those from the first non-reserved one. */
+export async function contentInodes(image: string): Promise<number[]> {
+  const dump = (await exec('dumpe2fs', [image])).stdout;
+  const perGroup = Number(/^Inodes per group:\s+(\d+)/m.exec(dump)?.[1]);
+  const first = Number(/^First inode:\s+(\d+)/m.exec(dump)?.[1]);
+  const groups = [...dump.matchAll(/^Group (\d+):[\s\S]*?^\s+Free inodes: ?(.*)$/gm)];
+  if (!perGroup || !first || groups.length === 0) throw new TailorError(`cannot read the inode bitmap of ${image} from dumpe2fs`);
+  const used: number[] = [];
+  for (const [, g, freeList] of groups) {
+    const start = Number(g) * perGroup + 1;
+    const free = new Set<number>();
+    for (const range of freeList!.split(',').map((x) => x.trim()).filter(Boolean)) {
+      const [a, b = a] = range.split('-').map(Number);
+      for (let i = a!; i <= b!; i++) free.add(i);
+    }
+    for (let i = start; i < start + perGroup; i++) if (!free.has(i) && (i === 2 || i >= first)) used.push(i);
+  }
+  return used;
+}
+
+/**
+ * mke2fs -d copies each staged file's ctime, which is when we staged it
+ * (no call can set a ctime). Overwrite it on every content inode so the
+ * image does not depend on the clock.
+ */
+async function pinInodeChangeTimes(image: string, time: number): Promise<void> {
+  const script = (await contentInodes(image)).map((ino) => `sif <${ino}> ctime @${time}\n`).join('');
+  const r = await exec('debugfs', ['-w', '-f', '-', image], { input: script, env: { ...process.env, E2FSPROGS_FAKE_TIME: String(Math.max(1, time)) } });
+  // debugfs exits 0 even when a command fails; anything on stderr but its banner is a failure.
+  const errors = r.stderr.split('\n').filter((l) => l.trim() && !/^debugfs \d/.test(l));
+  if (errors.length) throw new TailorError(`debugfs could not fix the inode times of ${image}: ${errors.slice(0, 3).join('; ')}`);
+}
+
 export async function writeExt4(tree: ContentTree, outPath: string, options: Ext4Options): Promise<ImageFile & { sizeMiB: number }> {
   await requireTool('mke2fs', 'e2fsprogs', 'fs=ext4 images are written with it');
   const mtime = options.mtime ?? 0;
@@ -91,6 +125,7 @@ export async function writeExt4(tree: ContentTree, outPath: string, options: Ext
         }
         throw new TailorError(`mke2fs failed writing the ext4 image (exit ${r.code}): ${msg}`);
       }
+      await pinInodeChangeTimes(tmpImage, mtime);
     } finally {
       await rm(conf, { force: true });
     }

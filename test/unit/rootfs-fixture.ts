@@ -106,6 +106,8 @@ export interface CompareOptions {
   readonly ignore?: readonly string[];
   /** Check modes (some extractors apply a umask). */
   readonly modes?: boolean;
+  /** Mode bits the extractor restores (0o777 for tools that drop setuid/sticky); default 0o7777. */
+  readonly modeMask?: number;
   /** Expected mtime (seconds) of files and symlinks, when the extractor keeps times. */
   readonly mtime?: number;
 }
@@ -122,7 +124,8 @@ export async function assertMatchesFixture(root: string, expected: Map<string, E
     const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'chardev' : 'other';
     assert.equal(type, e.type, `${p} is a ${e.type}`);
     if (options.modes !== false && e.mode !== undefined) {
-      assert.equal((st.mode & 0o7777).toString(8), e.mode.toString(8), `mode of ${p}`);
+      const mask = options.modeMask ?? 0o7777;
+      assert.equal((st.mode & mask).toString(8), (e.mode & mask).toString(8), `mode of ${p}`);
     }
     if (e.type === 'file') {
       assert.equal(st.size, e.size, `size of ${p}`);
