@@ -4,12 +4,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec, hasCommand } from '../../src/util/exec.ts';
 import { buildGuestInit, buildGuestTestProgram } from '../../src/image/guest-init.ts';
 import { fetchStockKernel, resolveStockPackage } from '../../src/kernel/stock.ts';
+import { writeCpio } from '../../src/rootfs/cpio.ts';
+import type { TreeEntry } from '../../src/rootfs/types.ts';
 
 const BOOT_TIMEOUT_MS = 30_000;
 const TEST_MODULE = 'tcp_bic.ko'; // a Debian module with no dependencies
@@ -33,7 +35,6 @@ before(async () => {
   for (const [tool, pkg] of [
     ['qemu-system-x86_64', 'qemu-system-x86'],
     ['musl-gcc', 'musl-tools'],
-    ['cpio', 'cpio'],
     ['apt-get', 'apt'],
   ] as const) {
     if (!(await hasCommand(tool))) {
@@ -56,17 +57,21 @@ after(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/** An initramfs with /init, /bin/tprog and `files`, as a newc cpio (owner root). */
+/** A gzip'd newc initramfs with /init, /bin/tprog, the test module and `files`, written by the rootfs stage's writer. */
 async function makeInitrd(name: string, files: Record<string, string>, withConsole: boolean): Promise<string> {
-  const root = join(work, name);
-  for (const d of ['bin', 'dev', 'etc/tailor', 'lib/modules']) await mkdir(join(root, d), { recursive: true });
-  await copyFile(init, join(root, 'init'));
-  await copyFile(tprog, join(root, 'bin', 'tprog'));
-  await copyFile(moduleFile, join(root, 'lib', 'modules', TEST_MODULE));
-  for (const [path, text] of Object.entries(files)) await writeFile(join(root, path), text);
-  if (withConsole) await exec('mknod', ['-m', '600', join(root, 'dev', 'console'), 'c', '5', '1']);
-  const out = join(work, `${name}.cpio`);
-  await exec('sh', ['-c', 'cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet > "$2"', 'sh', root, out]);
+  const entries: TreeEntry[] = [
+    { kind: 'file', path: '/init', mode: 0o755, source: init },
+    { kind: 'file', path: '/bin/tprog', mode: 0o755, source: tprog },
+    { kind: 'file', path: `/lib/modules/${TEST_MODULE}`, mode: 0o644, source: moduleFile },
+    { kind: 'dir', path: '/dev', mode: 0o755 },
+    { kind: 'dir', path: '/etc/tailor', mode: 0o755 },
+  ];
+  for (const [path, text] of Object.entries(files)) {
+    entries.push({ kind: 'data', path: `/${path}`, mode: 0o644, data: Buffer.from(text) });
+  }
+  if (withConsole) entries.push({ kind: 'chardev', path: '/dev/console', mode: 0o600, major: 5, minor: 1 });
+  const out = join(work, `${name}.cpio.gz`);
+  await writeCpio({ entries }, out, 'gzip');
   return out;
 }
 
