@@ -209,8 +209,11 @@ static int expand_var(struct parser *ps, struct strvec *env, struct buf *b)
 	return 0;
 }
 
-/* Read the next token; words are expanded with env. */
-static int next_token(struct parser *ps, struct strvec *env, struct token *t)
+/*
+ * Read one token; words are expanded with env. Returns 1 (and no token) for
+ * an unquoted word that expanded to nothing, which is dropped (shell rule).
+ */
+static int read_token(struct parser *ps, struct strvec *env, struct token *t)
 {
 	memset(t, 0, sizeof *t);
 	while (is_space(*ps->p))
@@ -299,10 +302,8 @@ static int next_token(struct parser *ps, struct strvec *env, struct token *t)
 			ps->p++;
 		}
 	}
-	if (!b.s && !quoted) {
-		/* an unquoted word that expanded to nothing is dropped (shell rule) */
-		return next_token(ps, env, t);
-	}
+	if (!b.s && !quoted)
+		return 1;
 	if (!b.s && buf_add(&b, "", 0) < 0)
 		goto nomem;
 	t->kind = T_WORD;
@@ -311,6 +312,15 @@ static int next_token(struct parser *ps, struct strvec *env, struct token *t)
 nomem:
 	free(b.s);
 	return oom(ps);
+}
+
+/* The next token, skipping words that expanded to nothing (a loop: no recursion on long input). */
+static int next_token(struct parser *ps, struct strvec *env, struct token *t)
+{
+	int rc;
+	while ((rc = read_token(ps, env, t)) == 1)
+		;
+	return rc;
 }
 
 /* ---- options ---- */

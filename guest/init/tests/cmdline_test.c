@@ -352,6 +352,22 @@ static void test_long_inputs(void)
 		passes++;
 	}
 	free(s);
+	/* 200 000 unset variables: dropped words must not recurse */
+	s = malloc(200000 * 3 + 8);
+	memcpy(s, "/p ", 3);
+	for (int i = 0; i < 200000; i++)
+		memcpy(s + 3 + i * 3, "$U ", 3);
+	memcpy(s + 3 + 200000 * 3, "end", 4);
+	rc = cl_parse(s, base_env, NULL, NULL, &r);
+	if (rc != 0 || r.ncmds != 1 || r.cmds[0].argc != 2 || strcmp(r.cmds[0].argv[1], "end") != 0) {
+		printf("FAIL 200000 unset variables: rc=%d %s\n", rc, r.err);
+		failures++;
+	} else {
+		passes++;
+	}
+	if (rc == 0)
+		cl_free(&r);
+	free(s);
 	/* a very long variable name */
 	char name[400];
 	memset(name, 'V', sizeof name - 1);
