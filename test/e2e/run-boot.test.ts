@@ -1,0 +1,168 @@
+// `tailor run` end to end: a real kernel (Debian's stock 6.1) boots in QEMU under TCG with a tiny
+// init that speaks the console protocol; exit statuses, timeouts, Ctrl-C, panics, dry runs.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../src/util/paths.ts';
+import { exec } from '../../src/util/exec.ts';
+import { fixtureUnavailable, makeFixtureBuild } from './run-fixture.ts';
+
+const tailor = join(repoRoot, 'bin', 'tailor.js');
+let work = '';
+let build = '';
+let unavailable: string | undefined;
+
+before(async () => {
+  unavailable = await fixtureUnavailable();
+  if (unavailable) return;
+  work = mkdtempSync(join(tmpdir(), 'tailor-run-e2e-'));
+  build = await makeFixtureBuild(join(work, 'build'));
+});
+after(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs tailor; `onStdout` may act on the child while it runs (send it a signal). */
+function runTailor(args: string[], opts: { env?: NodeJS.ProcessEnv; onStdout?: (all: string, pid: number) => void } = {}): Promise<Ran> {
+  return new Promise((resolvePromise) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [tailor, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      stdout += b.toString();
+      opts.onStdout?.(stdout, child.pid!);
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr, ms: Date.now() - t0 }));
+  });
+}
+
+async function qemuProcessesMatching(token: string): Promise<string> {
+  const r = await exec('pgrep', ['-af', `qemu-system.*${token}`], { allowFailure: true });
+  return r.stdout.trim();
+}
+
+test('exit status 0 reaches the host, with the console and the summary line', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const r = await runTailor(['run', build, '--accel', 'tcg', '--timeout', '120']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /hello from the fixture/);
+  assert.match(r.stdout, /tailor:exit status=0/);
+  assert.match(
+    r.stderr,
+    /tailor: app started after \d+ ms guest time \(CLOCK_BOOTTIME in the init's marker\), \d+ ms host wall from QEMU start; QEMU exited after \d+ ms host wall; accel=tcg; memory=128 MiB/,
+  );
+});
+
+test('-e replaces the command line and a non-zero status is the exit code; -m and -c reach QEMU', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const r = await runTailor(['run', build, '--accel', 'tcg', '-e', 'exit 3', '-m', '256M', '-c', '2', '--timeout', '120']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /memory=256 MiB/);
+});
+
+test('-p qemu (q35, through SeaBIOS) boots the same build and returns its status', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const r = await runTailor(['run', build, '--accel', 'tcg', '-p', 'qemu', '-e', 'exit 4', '--timeout', '120']);
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stdout, /SeaBIOS/);
+});
+
+test('--timeout stops QEMU, exits 124 and leaves no QEMU process behind', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const token = `tmo${process.pid}x${Date.now()}`;
+  const r = await runTailor(['run', build, '--accel', 'tcg', '-e', `sleep 600 ${token}`, '--timeout', '8']);
+  assert.equal(r.code, 124, r.stderr);
+  assert.match(r.stderr, /stopped QEMU after the 8 s timeout/);
+  assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+  assert.equal(await qemuProcessesMatching(token), '');
+});
+
+test('Ctrl-C (SIGINT to tailor) stops QEMU, exits 130, no stray QEMU', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const token = `int${process.pid}x${Date.now()}`;
+  let sent = false;
+  let qemuWhileRunning = '';
+  const r = await runTailor(['run', build, '--accel', 'tcg', '-e', `sleep 600 ${token}`, '--timeout', '120'], {
+    onStdout: (all, pid) => {
+      if (!sent && all.includes('tailor:app-start')) {
+        sent = true;
+        void qemuProcessesMatching(token).then((p) => {
+          qemuWhileRunning = p;
+          process.kill(pid, 'SIGINT');
+        });
+      }
+    },
+  });
+  assert.ok(sent, `the guest never started: ${r.stderr}`);
+  assert.notEqual(qemuWhileRunning, '', 'pgrep finds the QEMU process while it runs (so the check below can fail)');
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted; QEMU stopped/);
+  assert.equal(await qemuProcessesMatching(token), '');
+});
+
+test('a guest kernel panic is an error with the console lines that led to it', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const r = await runTailor(['run', build, '--accel', 'tcg', '-e', 'panic', '--timeout', '120']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /the guest kernel panicked: .*Kernel panic - not syncing: Attempted to kill init/);
+  assert.match(r.stderr, /tailor:app-start/);
+});
+
+test('--dry-run prints the QEMU command (with -kernel) and boots nothing', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const r = await runTailor(['run', build, '--accel', 'tcg', '--dry-run', '-e', '/hello; false']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^qemu-system-x86_64 -M microvm,\S+ .* -kernel \S+\/vmlinux -initrd \S+\/initrd\.gz .*-append '.* -- \/hello; false'\n$/);
+  assert.ok(r.ms < 10_000);
+});
+
+test('a missing build folder names it and says to run tailor build', async () => {
+  const r = await runTailor(['run', join(tmpdir(), 'no-such-build-folder'), '--accel', 'tcg']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no build folder at .*no-such-build-folder/);
+  assert.match(r.stderr, /tailor build/);
+});
+
+test('firecracker: says it is not installed (not in Debian) instead of faking it', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  if ((await exec('sh', ['-c', 'command -v firecracker'], { allowFailure: true })).code === 0) {
+    return t.skip('a firecracker binary is installed here');
+  }
+  const r = await runTailor(['run', build, '-p', 'firecracker']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /firecracker is not installed, and Debian does not package it/);
+});
+
+test('without --accel the KVM verdict is probed once and cached in the cache folder', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  const cache = join(work, 'cache');
+  const r = await runTailor(['run', build, '-e', 'exit 0', '--timeout', '120'], { env: { TAILOR_CACHE: cache } });
+  assert.equal(r.code, 0, r.stderr);
+  const file = join(cache, 'kvm-probe.json');
+  assert.ok(existsSync(file), 'kvm-probe.json written');
+  const v = JSON.parse(readFileSync(file, 'utf8')) as { usable: boolean; reason: string; key: string };
+  assert.equal(typeof v.usable, 'boolean');
+  assert.match(v.key, /QEMU emulator version/);
+  const accel = v.usable ? 'kvm' : 'tcg';
+  assert.match(r.stderr, new RegExp(`accel=${accel}`));
+  if (!v.usable) assert.match(r.stderr, /tailor: KVM unusable here \(.+\); using TCG \(slower\)/);
+  // The second run uses the cached verdict: same accelerator, and the file is not rewritten.
+  const before = readFileSync(file, 'utf8');
+  const r2 = await runTailor(['run', build, '-e', 'exit 0', '--timeout', '120', '--verbose'], { env: { TAILOR_CACHE: cache } });
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.doesNotMatch(r2.stderr, /probing KVM/);
+  assert.match(r2.stderr, new RegExp(`accel=${accel}`));
+  assert.equal(readFileSync(file, 'utf8'), before);
+});
