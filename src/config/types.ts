@@ -30,7 +30,7 @@ export interface BuildConfig {
   readonly hash: string;
   /** Non-fatal findings (an option without effect in this combination, an alias used). */
   readonly warnings: readonly string[];
-  /** Extra module search paths (from modules=/abs/path and --module-path), in lookup order. */
+  /** Extra module search paths (from --module-path), in lookup order; modules=/abs/path is handled by the modules stage. */
   readonly modulePaths: readonly string[];
   /** Directory the configuration was resolved in (project root for ./modules, ./conf/profiles). */
   readonly cwd: string;

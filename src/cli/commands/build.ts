@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
 import { configFromCommand } from '../build-args.ts';
+import { withBuildOptionsHelp } from '../options-help.ts';
 
 export function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / 1024 / 1024).toFixed(2)} MiB`;
@@ -9,7 +10,7 @@ export function formatBytes(n: number): string {
 }
 
 export function register(program: Command): void {
-  program
+  withBuildOptionsHelp(program
     .command('build')
     .description('build an image: tailor build image=native-example fs=ramfs [key=value ...] [--profile=NAME]')
     .argument('[args...]', 'build arguments (see `tailor options`)')
@@ -29,5 +30,6 @@ export function register(program: Command): void {
         `  command ${record.appCmdline || '(none)'}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');
-    });
+    }),
+  );
 }

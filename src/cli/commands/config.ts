@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { describeSource, formatOptionValue } from '../../config/index.ts';
 import { configFromCommand } from '../build-args.ts';
+import { withBuildOptionsHelp } from '../options-help.ts';
 import { formatTable } from '../table.ts';
 
 export function register(program: Command): void {
-  program
+  withBuildOptionsHelp(program
     .command('config')
     .description('print the resolved build configuration, with where each value came from, and its hash')
     .argument('[args...]', 'build arguments: key=value, --profile=NAME, -Os, -march=...')
@@ -32,5 +33,6 @@ export function register(program: Command): void {
       );
       const rows = Object.entries(config.options).map(([k, v]) => [k, formatOptionValue(v) || '""', describeSource(config.sources[k]!)]);
       process.stdout.write(formatTable(['option', 'value', 'source'], rows));
-    });
+    }),
+  );
 }
