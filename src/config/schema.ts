@@ -77,7 +77,7 @@ const driverKconfig: Readonly<Record<DriverSwitch, { help: string; on: KconfigAs
   ena: { help: 'AWS ENA network', on: { NET: 'y', NETDEVICES: 'y', ETHERNET: 'y', PCI_MSI: 'y', NET_VENDOR_AMAZON: 'y', ENA_ETHERNET: 'y' } },
   hpet: { help: 'HPET timer', on: { HPET_TIMER: 'y' } },
   pvpanic: { help: 'pvpanic device (guest panic reported to the host)', on: { PVPANIC: 'y', PVPANIC_MMIO: 'y' } },
-  vga: { help: 'VGA text console', on: { VGA_CONSOLE: 'y' } },
+  vga: { help: 'VGA text console', on: { VT: 'y', VGA_CONSOLE: 'y' } },
 };
 
 const driverOptions: OptionSpec[] = driverSwitches.map((sw) => ({

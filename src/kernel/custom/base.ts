@@ -10,9 +10,11 @@ export interface BaseLine {
   readonly symbol: string;
   readonly value: string;
   readonly why: string;
+  /** A default that options and module needs may override (without a conflict error). */
+  readonly soft?: boolean;
 }
 
-const line = (symbol: string, value: string, why: string): BaseLine => ({ symbol, value, why });
+const line = (symbol: string, value: string, why: string, soft = false): BaseLine => ({ symbol, value, why, ...(soft ? { soft } : {}) });
 
 export const baseFragment: readonly BaseLine[] = [
   line('64BIT', 'y', 'x86-64 kernel'),
@@ -24,7 +26,7 @@ export const baseFragment: readonly BaseLine[] = [
   line('SERIAL_8250_CONSOLE', 'y', 'console=ttyS0'),
   line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
   line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
-  line('LEGACY_PTYS', 'n', 'legacy BSD PTYs cost 106 ms of init calls and memory (FIELD-NOTES)'),
+  line('LEGACY_PTYS', 'n', 'legacy BSD PTYs cost 106 ms of init calls and memory (FIELD-NOTES)', true),
   // boot and the init
   line('BLK_DEV_INITRD', 'y', 'initramfs: the init (and ramfs roots) come from it'),
   line('BINFMT_ELF', 'y', 'run ELF programs'),
@@ -49,5 +51,19 @@ export const baseFragment: readonly BaseLine[] = [
   line('KVM_GUEST', 'y', 'kvm-clock, PV EOI under KVM'),
   line('PVH', 'y', 'PVH entry: QEMU -kernel vmlinux boots without firmware or decompression'),
   line('PHYSICAL_START', '0x200000', 'load at 2 MiB instead of 16 MiB: minimum memory 29 → 18 MiB (FIELD-NOTES)'),
-  line('IPV6', 'n', 'no IPv6 unless a module asks for it (11 ms init, memory)'),
+  line('IPV6', 'n', 'no IPv6 unless a module asks for it (11 ms init, memory)', true),
+  // removals: what tinyconfig + TTY still pull in that a serial-console VM never uses (all overridable)
+  line('VT', 'n', 'no virtual terminals: the console is serial', true),
+  line('VGA_CONSOLE', 'n', 'no VGA text console (conf_drivers_vga=1 turns it on)', true),
+  line('INPUT', 'n', 'no keyboard/mouse input layer (PS/2 drivers, HID): nobody types into a VM', true),
+  line('SERIO', 'n', 'no i8042/PS/2 controller probing', true),
+  line('HID', 'n', 'no HID devices', true),
+  line('PROCESSOR_SELECT', 'y', 'lets the vendor lines below take effect', true),
+  line('CPU_SUP_HYGON', 'n', 'CPU vendor support that QEMU never presents', true),
+  line('CPU_SUP_CENTAUR', 'n', 'CPU vendor support that QEMU never presents', true),
+  line('CPU_SUP_ZHAOXIN', 'n', 'CPU vendor support that QEMU never presents', true),
+  line('BLOCK_LEGACY_AUTOLOAD', 'n', 'no module autoloading of block devices (there are no modules)', true),
+  line('SERIAL_8250_DEPRECATED_OPTIONS', 'n', 'no legacy 8250 module options', true),
+  line('LOG_BUF_SHIFT', '14', 'a 16 KiB kernel log instead of 128 KiB (and its 360 KiB record table): less memory', true),
+  line('HZ_100', 'y', '100 Hz tick: fewer timer interrupts in an idle single-application VM', true),
 ];

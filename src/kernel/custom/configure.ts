@@ -29,7 +29,7 @@ export interface Dropped {
 export function droppedSymbols(fragment: Fragment, finalConfig: string): Dropped[] {
   const final = parseDotConfig(finalConfig);
   return fragment.lines
-    .filter((l) => valueIn(final, l.symbol) !== l.value)
+    .filter((l) => !l.soft && valueIn(final, l.symbol) !== l.value)
     .map((l) => ({ symbol: l.symbol, wanted: l.value, got: valueIn(final, l.symbol), reasons: l.reasons }));
 }
 

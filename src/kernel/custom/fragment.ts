@@ -16,6 +16,8 @@ export interface FragmentLine {
   readonly value: string;
   /** Why it is there; several when more than one source asked for it. */
   readonly reasons: readonly string[];
+  /** A base-fragment preference: not verified (a driver may `select` it back on). */
+  readonly soft?: boolean;
 }
 
 export interface Fragment {
@@ -53,13 +55,17 @@ const initrdCompression: Readonly<Record<string, Record<string, string>>> = {
 };
 
 class FragmentBuilder {
-  private readonly bySymbol = new Map<string, { value: string; reasons: string[] }>();
+  private readonly bySymbol = new Map<string, { value: string; reasons: string[]; soft: boolean }>();
 
-  add(symbol: string, value: string, reason: string): void {
+  /** `soft`: a base default that any explicit request may override (e.g. IPV6=n until a module needs ipv6). */
+  add(symbol: string, value: string, reason: string, soft = false): void {
     const seen = this.bySymbol.get(symbol);
-    if (!seen) this.bySymbol.set(symbol, { value, reasons: [reason] });
-    else if (seen.value === value) {
+    if (!seen) this.bySymbol.set(symbol, { value, reasons: [reason], soft });
+    else if (seen.soft && !soft && seen.value !== value) {
+      this.bySymbol.set(symbol, { value, reasons: [`${reason} (overrides the base fragment's ${kconfigLine(symbol, seen.value)})`], soft: false });
+    } else if (seen.value === value) {
       if (!seen.reasons.includes(reason)) seen.reasons.push(reason);
+      if (!soft) seen.soft = false; // an explicit request makes it verified
     } else {
       throw new UsageError(
         `conflicting kernel settings: ${kconfigLine(symbol, seen.value)} (${seen.reasons.join('; ')}) but ${kconfigLine(symbol, value)} (${reason})`,
@@ -73,7 +79,7 @@ class FragmentBuilder {
   }
 
   lines(): FragmentLine[] {
-    return [...this.bySymbol.entries()].map(([symbol, { value, reasons }]) => ({ symbol, value, reasons }));
+    return [...this.bySymbol.entries()].map(([symbol, { value, reasons, soft }]) => ({ symbol, value, reasons, ...(soft ? { soft } : {}) }));
   }
 }
 
@@ -117,7 +123,7 @@ export function composeFragment(
   const notes: string[] = [];
 
   // (a) base
-  for (const l of baseFragment) b.add(l.symbol, l.value, `base: ${l.why}`);
+  for (const l of baseFragment) b.add(l.symbol, l.value, `base: ${l.why}`, l.soft === true);
 
   // (b) drivers: every switch, as the config stage resolved it from the profile and implications
   for (const sw of driverSwitches) addOptionMapping(b, config, `conf_drivers_${sw}`);

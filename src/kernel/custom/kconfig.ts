@@ -63,8 +63,15 @@ const parsedTrees = new Map<string, Promise<ParsedKconfig>>();
 function scanFile(lines: readonly string[], visit: (i: number, conds: string[]) => void): void {
   const stack: string[][] = [];
   let lastMenu: string[] | undefined;
+  let helpIndent = -1; // inside a help text: lines indented deeper than its `help` keyword (or blank)
+  const indent = (l: string) => l.replace(/\t/g, '        ').search(/\S/);
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
+    if (helpIndent >= 0) {
+      if (l.trim() === '' || indent(l) > helpIndent) continue;
+      helpIndent = -1;
+    }
+    if (/^\s*(---)?help(---)?\s*$/.test(l)) { helpIndent = indent(l); continue; }
     const ifm = /^\s*if\s+(.+)$/.exec(l);
     if (ifm) { stack.push([ifm[1]!.trim()]); lastMenu = undefined; continue; }
     if (/^\s*endif\b/.test(l)) { stack.pop(); continue; }
@@ -118,7 +125,7 @@ export async function findSymbolDefinitions(sourceDir: string, symbol: string): 
       const dependsOn: string[] = [];
       for (let j = i + 1; j < lines.length; j++) {
         const d = lines[j]!;
-        if (/^\s*(menu)?config\s|^\s*(endmenu|endif|endchoice|choice|menu|if|source|comment)\b/.test(d)) break;
+        if (/^\s*(menu)?config\s|^\s*(endmenu|endif|endchoice|choice|menu|if|source|comment|help|---help---)\b/.test(d)) break;
         const dep = /^\s*depends\s+on\s+(.*)$/.exec(d);
         if (dep) dependsOn.push(dep[1]!.trim());
       }
