@@ -474,6 +474,11 @@ static int process(struct conn *c)
 		}
 		return 0;
 	}
+	if (memchr(c->in, 0, end)) { /* the parser below works on C strings */
+		c->in_len = 0;
+		respond_error(c, 400, 0, NULL, "malformed request: a NUL byte in the request line or a header");
+		return 1;
+	}
 	char head[REQ_MAX + 1];
 	memcpy(head, c->in, end);
 	head[end] = 0;
