@@ -388,7 +388,7 @@ static void respond(struct conn *c, int code, const char *body, size_t body_len,
 
 static void respond_error(struct conn *c, int code, int head_only, const char *extra, const char *fmt, ...)
 {
-	char msg[512], body[1200];
+	char msg[512], body[sizeof msg * 6 + 64]; /* every byte of msg may need a \\u escape */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
