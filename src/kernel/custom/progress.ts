@@ -38,9 +38,9 @@ export function createProgress(label: string, expected: number | undefined, stre
       return objects;
     },
     line(text: string) {
-      if (!compiledLine.test(text)) return;
-      objects++;
-      const now = Date.now();
+      if (compiledLine.test(text)) objects++;
+      else if (tty) return;
+      const now = Date.now(); // off a terminal, link steps (no CC lines) still get their periodic line
       if (tty && now - lastDraw > 200) {
         stream.write(`\r${render()}\x1b[K`);
         lastDraw = now;
