@@ -18,6 +18,33 @@ function flag(config: BuildConfig, name: string, fallback: boolean): boolean {
 }
 
 /**
+ * Driver switches that have a stock-kernel module, as kernel features.
+ * (mmio/pci are the transport, passed separately.)
+ */
+const stockDriverFeatures: Readonly<Record<string, string>> = {
+  conf_drivers_virtio_blk: 'virtio-blk',
+  conf_drivers_virtio_net: 'virtio-net',
+  conf_drivers_virtio_scsi: 'virtio-scsi',
+  conf_drivers_virtio_fs: 'virtiofs',
+  conf_drivers_virtio_rng: 'virtio-rng',
+  conf_drivers_nvme: 'nvme',
+  conf_drivers_pvpanic: 'pvpanic',
+};
+
+/**
+ * With kernel=stock, a device driver the user switched on explicitly
+ * (command line, tailor.yaml or a configuration profile) is loaded even when
+ * no module needs it. Switches that only come from conf_drivers_profile are
+ * not: the default profile turns on virtio-net and virtio-rng, and loading
+ * their modules into every stock image would cost boot time for nothing.
+ */
+export function stockDriverNeeds(config: BuildConfig): string[] {
+  return Object.entries(stockDriverFeatures)
+    .filter(([option]) => config.options[option] === true && !['default', 'derived'].includes(config.sources[option]?.kind ?? 'default'))
+    .map(([, feature]) => feature);
+}
+
+/**
  * The kernel for `config`. `needs` are kernel feature names (features.ts)
  * gathered from the image's modules and the filesystem.
  */
@@ -25,7 +52,7 @@ export async function prepareKernel(config: BuildConfig, needs: readonly string[
   const flavour = config.options.kernel ?? 'stock';
   switch (flavour) {
     case 'stock':
-      return prepareStockKernel(needs, {
+      return prepareStockKernel([...needs, ...stockDriverNeeds(config)], {
         mmio: flag(config, 'conf_drivers_mmio', true),
         pci: flag(config, 'conf_drivers_pci', true),
       });

@@ -1,9 +1,13 @@
 // Reading a kernel .config, what the stock path derives from it, and the stage's dispatcher.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { TailorError, UsageError } from '../../src/errors.ts';
 import type { BuildConfig } from '../../src/config/types.ts';
-import { prepareKernel } from '../../src/kernel/index.ts';
+import { resolveConfig } from '../../src/config/index.ts';
+import { prepareKernel, stockDriverNeeds } from '../../src/kernel/index.ts';
 import { initrdCompressionsOf, parseKernelConfig, prepareStockKernel } from '../../src/kernel/stock.ts';
 
 const sample = [
@@ -44,4 +48,17 @@ test('an unknown kernel need is rejected before anything is fetched', async () =
 
 test('prepareKernel rejects an unknown kernel flavour', async () => {
   await assert.rejects(prepareKernel(config({ kernel: 'vintage' }), []), (e: Error) => e instanceof TailorError && /"vintage"/.test(e.message));
+});
+
+test('stock images load driver modules the user switched on, not those a drivers profile merely implies', () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'tailor-drv-'));
+  try {
+    const byDefault = resolveConfig(['kernel=stock'], { cwd });
+    assert.equal(byDefault.options.conf_drivers_virtio_net, true, 'the default drivers profile turns virtio-net on');
+    assert.deepEqual(stockDriverNeeds(byDefault), []);
+    const explicit = resolveConfig(['kernel=stock', 'conf_drivers_virtio_net=1', 'conf_drivers_nvme=1'], { cwd });
+    assert.deepEqual(stockDriverNeeds(explicit).sort(), ['nvme', 'virtio-net']);
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
 });
