@@ -1,5 +1,5 @@
 /** Finding and reading a build folder (build/<name>/build.json) for `tailor run` and the boot bench. */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TailorError, UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
@@ -36,7 +36,8 @@ export function loadBuildFolder(dirArg: string): BuildFolder {
   let dir: string;
   try {
     if (!statSync(dirArg).isDirectory()) throw new Error('not a directory');
-    dir = resolve(dirArg);
+    // Resolved once, so a run keeps its files even if build/last moves on meanwhile.
+    dir = realpathSync(resolve(dirArg));
   } catch {
     throw new UsageError(
       `no build folder at ${dirArg}`,

@@ -286,6 +286,8 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     );
     return { ...result, exitCode: 1 };
   }
+  // Repeat the init's own errors where the user looks last (the console may have scrolled past them).
+  for (const e of o.initErrors) log.write(`tailor: guest init error: ${e}\n`);
   return { ...result, exitCode: o.exitStatus };
 }
 
