@@ -16,7 +16,9 @@ import { planModules, selectModules } from '../modules/index.ts';
 import type { ModulePlan } from '../modules/types.ts';
 import { writeRootfs } from '../rootfs/index.ts';
 import type { ContentTree, RamfsCompression } from '../rootfs/types.ts';
+import { appReplacesDefaultImage, appSpec } from '../modules/app.ts';
 import { assembleContent } from './content.ts';
+import { addHostFiles } from './host-files.ts';
 import { buildGuestInit } from './guest-init.ts';
 import { kernelWords, rootfsNeeds } from './boot-args.ts';
 import { runModuleBuilds } from './module-build.ts';
@@ -31,7 +33,9 @@ export type Progress = (message: string) => void;
 
 export function buildName(config: BuildConfig): string {
   const explicit = String(config.options.name);
-  const name = explicit || (config.options.image as string[]).join('+') || 'empty';
+  const app = appSpec(config);
+  const images = appReplacesDefaultImage(config) ? [] : (config.options.image as string[]);
+  const name = explicit || [...images, ...(app ? [app.name] : [])].join('+') || 'empty';
   if (!/^[A-Za-z0-9_.+-]+$/.test(name) || name === 'last' || name.startsWith('.')) {
     throw new UsageError(`build name "${name}" is not usable as a folder name`, 'set name= to letters, digits, _ . + -');
   }
@@ -55,7 +59,13 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
     const selection = selectModules(config);
     const moduleBuildRoot = join(buildRoot, '.modules');
     await runModuleBuilds(selection.order, config, moduleBuildRoot);
-    const plan = planModules(selection, moduleBuildRoot);
+    const plan = await addHostFiles({
+      plan: planModules(selection, moduleBuildRoot),
+      modules: selection.order,
+      moduleBuildRoot,
+      app: appSpec(config),
+      extraLibs: o.extra_libs as string[],
+    });
 
     const needs = [...new Set([...plan.kernelNeeds, ...(rootfsNeeds[fs] ?? [])])].sort();
     progress(`preparing the ${String(o.kernel)} kernel (needs: ${needs.join(', ') || 'none'})`);

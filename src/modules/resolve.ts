@@ -8,6 +8,7 @@ import { isAbsolute, join } from 'node:path';
 import type { BuildConfig } from '../config/types.ts';
 import { UsageError } from '../errors.ts';
 import { didYouMean } from '../config/suggest.ts';
+import { appReplacesDefaultImage } from './app.ts';
 import { ModuleLibrary } from './lookup.ts';
 import { expandManifest, readManifestFile } from './manifest.ts';
 import type { ModuleDefinition } from './module-file.ts';
@@ -39,7 +40,9 @@ export function selectModules(config: BuildConfig): ModuleSelection {
     }
     if (!requested.includes(entry)) requested.push(entry);
   };
-  for (const name of config.options.image as string[]) if (name !== 'empty') add(name);
+  // app= alone means "this host program": the default image= (native-example) is left out.
+  const images = appReplacesDefaultImage(config) ? [] : (config.options.image as string[]);
+  for (const name of images) if (name !== 'empty') add(name);
   for (const name of config.options.modules as string[]) add(name);
   const roots = requested.filter((n) => !removed.has(n));
 
