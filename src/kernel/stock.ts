@@ -64,12 +64,15 @@ async function aptListsStamp(): Promise<number> {
   }
 }
 
+/** The kernel package a linux-image-amd64 record (apt-cache show) depends on, with its exact version. */
+export function parseMetaPackageRecord(record: string): StockPackage | undefined {
+  const dep = /^Depends:.*?\b(linux-image-[0-9][^\s,(]*-amd64)\s*\(=\s*([^)\s]+)\)/m.exec(record);
+  return dep ? { name: dep[1]!, version: dep[2]! } : undefined;
+}
+
 async function queryApt(): Promise<StockPackage | undefined> {
   const r = await exec('apt-cache', ['show', '--no-all-versions', META_PACKAGE], { allowFailure: true });
-  if (r.code !== 0) return undefined;
-  const dep = /^Depends:.*?\b(linux-image-[0-9][^\s,(]*-amd64)\s*\(=\s*([^)\s]+)\)/m.exec(r.stdout);
-  if (!dep) return undefined;
-  return { name: dep[1]!, version: dep[2]! };
+  return r.code === 0 ? parseMetaPackageRecord(r.stdout) : undefined;
 }
 
 /**

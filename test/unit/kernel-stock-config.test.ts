@@ -8,7 +8,7 @@ import { TailorError, UsageError } from '../../src/errors.ts';
 import type { BuildConfig } from '../../src/config/types.ts';
 import { resolveConfig } from '../../src/config/index.ts';
 import { prepareKernel, stockDriverNeeds } from '../../src/kernel/index.ts';
-import { initrdCompressionsOf, parseKernelConfig, prepareStockKernel } from '../../src/kernel/stock.ts';
+import { initrdCompressionsOf, parseKernelConfig, parseMetaPackageRecord, prepareStockKernel } from '../../src/kernel/stock.ts';
 
 const sample = [
   '#',
@@ -61,4 +61,17 @@ test('stock images load driver modules the user switched on, not those a drivers
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
+});
+
+test("the metapackage record names the ABI package and its exact version", () => {
+  const record = [
+    'Package: linux-image-amd64',
+    'Source: linux-signed-amd64 (6.1.192+2)',
+    'Version: 6.1.192-2',
+    'Depends: linux-image-6.1.0-56-amd64 (= 6.1.192-2)',
+    'Description: Linux for 64-bit PCs (meta-package)',
+  ].join('\n');
+  assert.deepEqual(parseMetaPackageRecord(record), { name: 'linux-image-6.1.0-56-amd64', version: '6.1.192-2' });
+  assert.deepEqual(parseMetaPackageRecord('Depends: linux-image-6.12.9+bpo-amd64 (= 6.12.9-1~bpo12+1), extra'), { name: 'linux-image-6.12.9+bpo-amd64', version: '6.12.9-1~bpo12+1' });
+  assert.equal(parseMetaPackageRecord('Package: linux-image-amd64\nVersion: 1'), undefined);
 });
