@@ -51,7 +51,7 @@ export async function compilerVersion(llvm: boolean): Promise<string> {
   const cc = llvm ? 'clang' : 'gcc';
   if (llvm) {
     for (const [tool, pkg] of [['clang', 'clang'], ['ld.lld', 'lld'], ['llvm-ar', 'llvm']] as const) {
-      if (!(await hasCommand(tool))) throw new MissingToolError(tool, `${pkg} clang lld llvm`, 'lto=1 builds the kernel with clang ThinLTO');
+      if (!(await hasCommand(tool))) throw new MissingToolError(tool, 'clang lld llvm', `lto=1 builds the kernel with clang ThinLTO and needs ${tool} from Debian's ${pkg} package`);
     }
   } else if (!(await hasCommand('gcc'))) throw new MissingToolError('gcc', 'gcc bc bison flex libelf-dev libssl-dev', 'kernel=custom compiles the kernel');
   const r = await exec(cc, ['--version']);

@@ -132,6 +132,14 @@ export function composeFragment(
     b.add('VIRTIO_PCI', 'y', `${optionReason(config, 'conf_drivers_virtio')} with ${optionReason(config, 'conf_drivers_pci')}`);
   }
 
+  // Xen HVM and PVH guest modes need PCI and ACPI respectively.
+  if (o.conf_drivers_xen === true && o.conf_drivers_pci === true) {
+    b.add('XEN_PVHVM_GUEST', 'y', `${optionReason(config, 'conf_drivers_xen')} with ${optionReason(config, 'conf_drivers_pci')}`);
+  }
+  if (o.conf_drivers_xen === true && o.conf_drivers_acpi === true) {
+    b.add('XEN_PVH', 'y', `${optionReason(config, 'conf_drivers_xen')} with ${optionReason(config, 'conf_drivers_acpi')}`);
+  }
+
   // (c) filesystem
   const fs = String(o.fs);
   const fsNeeds = filesystemNeeds[fs];
