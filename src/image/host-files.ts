@@ -7,7 +7,14 @@
  * reached through a symlink must sit at its real path for $ORIGIN) and merges
  * into the manifest under the module that asked for it.
  *
- * Merge rules: the same guest path twice is fine when the bytes are the same;
+ * Within a module, the self-linked programs (ELF files with an interpreter, or
+ * static) are closed over, and its self-linked shared libraries are loaded
+ * into the first program's link map as if it dlopened them, in manifest order
+ * (so the JVM's libjava.so finds the libjvm.so listed before it). A module of
+ * libraries only (libz) closes over its first library.
+ *
+ * Merge rules: the same guest path twice is fine when the bytes are the same
+ * (a link and a file that both end at the same host file keep the file);
  * different bytes are an error naming both sources. A module's own file wins
  * over a generated /etc default (a module may ship its own /etc/hosts).
  *
@@ -18,7 +25,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
+import { readElfFile } from '../elf/index.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import type { AppSpec } from '../modules/app.ts';
 import { hostClosure, type HostFile } from '../modules/host-closure.ts';
@@ -33,6 +41,8 @@ export interface HostReference {
   readonly module: string;
   /** Guest path, which is also the host path the line names (before symlinks are followed). */
   readonly path: string;
+  /** A program (has an interpreter, or is static) rather than a shared library. */
+  readonly program: boolean;
 }
 
 export interface HostFilesInputs {
@@ -48,7 +58,7 @@ export interface HostFilesInputs {
   readonly ldCachePath?: string;
 }
 
-/** Self-link lines (`/x: ->/x`) of the modules' manifests whose host file is an ELF file, in module order. */
+/** Self-link lines (`/x: ->/x`) of the modules' manifests whose host file is an ELF file, in module and line order. */
 export async function hostReferences(modules: readonly ModuleDefinition[], moduleBuildRoot: string): Promise<HostReference[]> {
   const refs: HostReference[] = [];
   for (const def of modules) {
@@ -57,10 +67,18 @@ export async function hostReferences(modules: readonly ModuleDefinition[], modul
     const lines = readManifestFile(file).filter((l) => l.host === `->${l.guest}`);
     const entries = expandManifest(lines, { module: def.name, file, variables: manifestVariables(def, moduleBuildRoot), baseDir: def.dir });
     for (const e of entries) {
-      if (e.source.kind === 'file' && (await isElf(e.source.path))) refs.push({ module: def.name, path: e.guestPath });
+      if (e.source.kind !== 'file' || !(await isElf(e.source.path))) continue;
+      const elf = await readElfFile(e.source.path);
+      refs.push({ module: def.name, path: e.guestPath, program: elf.interpreter !== undefined || elf.dynamic === undefined });
     }
   }
   return refs;
+}
+
+/** What one hostClosure call covers: a module's programs, and libraries loaded into the first one's link map. */
+interface ClosureGroup {
+  readonly programs: string[];
+  readonly libraries: string[];
 }
 
 /** The plan with every host reference and app= replaced by its full closure, and app= as the last module. */
@@ -68,42 +86,53 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
   const { plan, app } = inputs;
   const refs = await hostReferences(inputs.modules, inputs.moduleBuildRoot);
 
-  // Programs to close over, grouped by the module they belong to (module order, app last).
-  const groups = new Map<string, string[]>();
-  for (const r of refs) groups.set(r.module, [...(groups.get(r.module) ?? []), r.path]);
+  const groups = new Map<string, ClosureGroup>();
+  for (const r of refs) {
+    const g = groups.get(r.module) ?? { programs: [], libraries: [] };
+    (r.program ? g.programs : g.libraries).push(r.path);
+    groups.set(r.module, g);
+  }
   if (app) {
     if (plan.order.some((m) => m.name === app.name)) {
       throw new UsageError(`app=${app.command}: a module named ${app.name} is already in the image`, 'drop that module from image=/modules=, or set app= to a differently named binary');
     }
-    groups.set(app.name, [app.binary]);
+    groups.set(app.name, { programs: [app.binary], libraries: [] });
   }
   const extraLibsOwner = app ? app.name : [...groups.keys()].pop();
   if (inputs.extraLibs.length > 0 && !extraLibsOwner) {
     throw new UsageError(`extra_libs=${inputs.extraLibs.join(',')}: no host program in the image to load them`, 'add app=/path/to/program, or a module with a /usr/bin/x: ->/usr/bin/x line');
   }
 
-  // Start from the manifest without the plain copies the host references made; their closures replace them.
-  const merged = new Map<string, Owned>();
+  // Claims on each guest path, in order: the modules' own entries (without the plain copies
+  // the host references made, which their closures replace), then the closures.
+  const claims = new Map<string, Claim[]>();
+  const claim = (c: Claim) => claims.set(c.entry.guestPath, [...(claims.get(c.entry.guestPath) ?? []), c]);
   const refKeys = new Set(refs.map((r) => `${r.module}\0${r.path}`));
   for (const e of plan.manifest) {
-    if (!refKeys.has(`${e.module}\0${e.guestPath}`)) merged.set(e.guestPath, { entry: e, why: `${e.module}'s usr.manifest`, generated: false });
+    if (!refKeys.has(`${e.module}\0${e.guestPath}`)) claim({ entry: e, why: `${e.module}'s usr.manifest`, generated: false });
   }
-
-  for (const [module, binaries] of groups) {
+  for (const [module, group] of groups) {
+    const [first, ...rest] = group.programs.length > 0 ? group.programs : group.libraries;
+    const dlopened = [...(group.programs.length > 0 ? group.libraries : rest), ...(module === extraLibsOwner ? inputs.extraLibs : [])];
+    const binaries = group.programs.length > 0 ? group.programs : [first!];
     let files: HostFile[];
     try {
-      ({ files } = await hostClosure(binaries, {
-        extraLibs: module === extraLibsOwner ? inputs.extraLibs : [],
-        ...(inputs.ldCachePath ? { ldCachePath: inputs.ldCachePath } : {}),
-      }));
+      ({ files } = await hostClosure(binaries, { extraLibs: dlopened, ...(inputs.ldCachePath ? { ldCachePath: inputs.ldCachePath } : {}) }));
     } catch (err) {
-      if (err instanceof TailorError) throw new TailorError(`${module === app?.name ? `app=${app.command}` : `module ${module}`}: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
-      throw err;
+      if (!(err instanceof TailorError)) throw err;
+      const who = module === app?.name ? `app=${app.command}` : `module ${module}`;
+      throw new TailorError(`${who}: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
     }
-    for (const f of files) await mergeOne(merged, module, f);
+    for (const f of files) {
+      const source: ManifestSource = f.linkTarget ? { kind: 'symlink', target: f.linkTarget } : { kind: 'file', path: f.hostPath };
+      claim({ entry: { guestPath: f.guestPath, source, module }, why: `${module}: ${f.reason}`, generated: f.reason.startsWith('generated') });
+    }
   }
 
-  const manifest = [...merged.values()].map((o) => o.entry).sort((a, b) => (a.guestPath < b.guestPath ? -1 : a.guestPath > b.guestPath ? 1 : 0));
+  const manifest: ManifestEntry[] = [];
+  for (const [path, list] of [...claims.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    manifest.push((await settle(path, list, claims)).entry);
+  }
   const order: ResolvedModule[] = [...plan.order];
   if (app) {
     order.push({ name: app.name, dir: '', description: `app=${app.command}: host program with its library closure`, requires: [], kernelNeeds: [], run: app.command });
@@ -113,28 +142,45 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
 }
 
 /** A manifest entry with where it came from, for conflict messages. */
-interface Owned {
+interface Claim {
   readonly entry: ManifestEntry;
   readonly why: string;
   /** A generated default (/etc/passwd ...), which a module's own file may replace. */
   readonly generated: boolean;
 }
 
-async function mergeOne(merged: Map<string, Owned>, module: string, f: HostFile): Promise<void> {
-  const source: ManifestSource = f.linkTarget ? { kind: 'symlink', target: f.linkTarget } : { kind: 'file', path: f.hostPath };
-  const generated = f.reason.startsWith('generated');
-  const incoming: Owned = { entry: { guestPath: f.guestPath, source, module }, why: `${module}: ${f.reason}`, generated };
-  const prev = merged.get(f.guestPath);
-  if (!prev) {
-    merged.set(f.guestPath, incoming);
-    return;
+/** The one entry a guest path gets from its claims, or an error naming two that differ. */
+async function settle(path: string, list: readonly Claim[], claims: ReadonlyMap<string, readonly Claim[]>): Promise<Claim> {
+  let winner = list[0]!;
+  for (const next of list.slice(1)) {
+    if (await sameSource(winner.entry.source, next.entry.source)) continue; // the first owner keeps the attribution
+    if (next.generated && !winner.generated) continue; // the module's own file replaces the generated default
+    if (winner.generated && !next.generated) {
+      winner = next;
+      continue;
+    }
+    const a = await linkedHostFile(winner.entry, claims);
+    const b = await linkedHostFile(next.entry, claims);
+    if (a !== undefined && a === b) {
+      if (next.entry.source.kind === 'file') winner = next; // a file and a link to the same bytes: keep the file
+      continue;
+    }
+    throw new UsageError(
+      `two different files for ${path}: ${describe(winner.entry.source)} (${winner.why}) and ${describe(next.entry.source)} (${next.why})`,
+      'keep one of them: drop one module, or make both use the same host file',
+    );
   }
-  if (await sameSource(prev.entry.source, source)) return; // first owner keeps the attribution
-  if (generated && !prev.generated) return; // the module's own file replaces the generated default
-  throw new UsageError(
-    `two different files for ${f.guestPath}: ${describe(prev.entry.source)} (${prev.why}) and ${describe(source)} (${incoming.why})`,
-    'keep one of them: drop one module, or make both use the same host file',
-  );
+  return winner;
+}
+
+/** The real host file an entry ends at: a file's own, or (one level) the file a guest link points to. */
+async function linkedHostFile(entry: ManifestEntry, claims: ReadonlyMap<string, readonly Claim[]>): Promise<string | undefined> {
+  let source = entry.source;
+  if (source.kind === 'symlink') {
+    const target = posix.resolve(posix.dirname(entry.guestPath), source.target);
+    source = claims.get(target)?.[0]?.entry.source ?? source;
+  }
+  return source.kind === 'file' ? realpath(source.path).catch(() => undefined) : undefined;
 }
 
 function describe(s: ManifestSource): string {
