@@ -63,7 +63,9 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
 
     const child = spawn(cmd.binary, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let killTimer: NodeJS.Timeout | undefined;
+    let stoppedByUs = false;
     const stop = (): void => {
+      stoppedByUs = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       killTimer ??= setTimeout(() => child.kill('SIGKILL'), killGraceMs);
@@ -137,6 +139,9 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
       const hostTotalMs = performance.now() - t0;
       cleanup();
       scanner.end();
+      const qemuStderr = Buffer.concat(stderr).toString('utf8');
+      // A terminal's Ctrl-C reaches QEMU (same process group) too, possibly before our own handler runs.
+      if (!stoppedByUs && (signal === 'SIGINT' || /terminating on signal 2\b/.test(qemuStderr))) interrupted = true;
       resolvePromise({
         appStart,
         exitStatus,
@@ -148,7 +153,7 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
         initErrors,
         qemuCode: code,
         qemuSignal: signal,
-        qemuStderr: Buffer.concat(stderr).toString('utf8'),
+        qemuStderr,
         console: scanner.text,
         lastLines: linesBeforePanic ?? scanner.lastLines(),
       });
@@ -226,7 +231,9 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const choice = await chooseAccel(opts.accel, async (deadlineMs) => {
     if (opts.verbose) log.write(`tailor: probing KVM: booting ${build.dir} under KVM (deadline ${deadlineMs / 1000} s)\n`);
     const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, accel: 'kvm' });
-    const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true });
+    const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true, signal: extras.signal });
+    // An interrupted probe says nothing about KVM: record no verdict.
+    if (o.interrupted) throw new TailorError('interrupted while probing KVM; no verdict recorded', { exitCode: interruptExitCode });
     if (o.appStart) return undefined;
     if (o.timedOut) return `a Linux guest did not reach init within ${deadlineMs / 1000} s under KVM`;
     const why = (o.qemuStderr.match(/KVM internal error[^\n]*|emulation failure[^\n]*|[^\n]*error[^\n]*/i)?.[0] ?? '').trim();
