@@ -893,3 +893,73 @@ const char *cl_after_dashdash(const char *kernel_cmdline)
 		return kernel_cmdline + n;
 	return NULL;
 }
+
+/* A word QEMU's microvm appends to the kernel command line: virtio_mmio.device=SIZE@ADDR:IRQ[:ID]. */
+static int is_appended_device_word(const char *w, size_t n)
+{
+	static const char prefix[] = "virtio_mmio.device=";
+	size_t pl = sizeof prefix - 1;
+	if (n <= pl || strncmp(w, prefix, pl) != 0)
+		return 0;
+	for (size_t i = pl; i < n; i++) {
+		char c = w[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '@' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+size_t cl_appended_start(const char *text)
+{
+	size_t n = strlen(text);
+	for (;;) {
+		while (n && (text[n - 1] == ' ' || text[n - 1] == '\n' || text[n - 1] == '\t'))
+			n--;
+		size_t start = n;
+		while (start && text[start - 1] != ' ' && text[start - 1] != '\n' && text[start - 1] != '\t')
+			start--;
+		/* only whole words after a space: never the application's first word */
+		if (start == 0 || !is_appended_device_word(text + start, n - start))
+			return n;
+		n = start;
+	}
+}
+
+void cl_strip_appended(char *text) { text[cl_appended_start(text)] = 0; }
+
+/* Module names treat '-' and '_' alike. */
+static int same_module_char(char a, char b) { return a == b || ((a == '-' || a == '_') && (b == '-' || b == '_')); }
+
+char *cl_module_params(const char *words, const char *module)
+{
+	struct buf out = {0};
+	size_t ml = strlen(module);
+	const char *p = words;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		/* a word ends at a blank outside double quotes (the kernel's rule) */
+		const char *w = p;
+		int inq = 0;
+		while (*p && (inq || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+			if (*p == '"')
+				inq = !inq;
+			p++;
+		}
+		size_t wl = (size_t)(p - w);
+		size_t i = 0;
+		while (i < ml && i < wl && same_module_char(w[i], module[i]))
+			i++;
+		if (i == ml && wl > ml + 1 && w[ml] == '.') {
+			if ((out.n && buf_add(&out, " ", 1) < 0) || buf_add(&out, w + ml + 1, wl - ml - 1) < 0) {
+				free(out.s);
+				return NULL;
+			}
+		}
+	}
+	if (!out.s && buf_add(&out, "", 0) < 0)
+		return NULL;
+	return out.s;
+}

@@ -91,4 +91,21 @@ int cl_replace_field(const char *cur, int field, const char *val, int raise_last
 /* The text of everything after the first " -- " in a kernel command line, or NULL. */
 const char *cl_after_dashdash(const char *kernel_cmdline);
 
+/*
+ * Remove the virtio_mmio.device=... words QEMU's microvm machine appends to
+ * the kernel command line (after our " -- " part!) unless the runner sets
+ * auto-kernel-cmdline=off. Edits text in place.
+ */
+void cl_strip_appended(char *text);
+
+/* Where those appended words (and trailing blanks) start in text. */
+size_t cl_appended_start(const char *text);
+
+/*
+ * The parameters for kernel module `module` found in kernel command-line
+ * words ("virtio_mmio.device=512@0x1000:5" gives "device=512@0x1000:5"),
+ * space-separated, as modprobe would pass them. malloc'd; NULL if out of memory.
+ */
+char *cl_module_params(const char *words, const char *module);
+
 #endif

@@ -71,8 +71,13 @@ static char *read_text(void *ctx, const char *path, char *err, size_t errlen)
 	return text;
 }
 
-/* The application command line: after " -- " on the kernel command line, else the image's file. */
-static char *application_cmdline(void)
+/*
+ * Split /proc/cmdline: the application command line is everything after the
+ * first " -- " (else NULL: use /etc/tailor/cmdline); the kernel words are
+ * what comes before, plus any virtio_mmio.device= words QEMU appended after
+ * our part (they are module parameters, see kmod.c).
+ */
+static void read_kernel_cmdline(char **kernel_words, char **app)
 {
 	char err[256] = "";
 	char *kernel = read_text(NULL, "/proc/cmdline", err, sizeof err);
@@ -80,14 +85,28 @@ static char *application_cmdline(void)
 		error_line("cannot read /proc/cmdline: %s", err);
 		finish(1);
 	}
+	*app = NULL;
 	const char *after = cl_after_dashdash(kernel);
-	if (after) {
-		char *text = strdup(after);
-		free(kernel);
-		return text;
+	if (!after) {
+		*kernel_words = kernel;
+		return;
 	}
+	size_t cut = cl_appended_start(after);
+	size_t before = (size_t)(after - kernel);
+	*kernel_words = malloc(before + strlen(after + cut) + 2);
+	*app = strndup(after, cut);
+	if (!*kernel_words || !*app) {
+		error_line("out of memory");
+		finish(1);
+	}
+	sprintf(*kernel_words, "%.*s %s", (int)before, kernel, after + cut);
 	free(kernel);
-	err[0] = 0;
+}
+
+/* The image's default command line, when the kernel command line has no " -- ". */
+static char *image_cmdline(void)
+{
+	char err[256] = "";
 	char *text = read_text(NULL, "/etc/tailor/cmdline", err, sizeof err);
 	if (!text && strcmp(err, strerror(ENOENT)) != 0) {
 		error_line("cannot read /etc/tailor/cmdline: %s", err);
@@ -110,13 +129,13 @@ int main(void)
 	console_ensure();
 	phase_end("base-mounts", 0);
 
-	if (load_modules("/etc/tailor/modules") < 0)
-		finish(1);
-	phase_end("modules", 0);
-
+	/* parse first: a bad command line stops before any work, and --verbose covers module loading */
+	char *kernel_words, *text;
+	read_kernel_cmdline(&kernel_words, &text);
 	if (!getenv("PATH"))
 		setenv("PATH", DEFAULT_PATH, 1);
-	char *text = application_cmdline();
+	if (!text)
+		text = image_cmdline();
 	struct cl_result res;
 	if (!text || cl_parse(text, environ, read_text, NULL, &res) < 0) {
 		error_line("%s", text ? res.err : "out of memory");
@@ -128,6 +147,11 @@ int main(void)
 	/* --bootchart: print the markers of the phases so far, then each as it ends */
 	if (res.bootchart)
 		bootchart_replay();
+
+	if (load_modules("/etc/tailor/modules", kernel_words) < 0)
+		finish(1);
+	free(kernel_words);
+	phase_end("modules", res.bootchart);
 
 	/* /tmp is a tmpfs (needed on a read-only root) unless --tmpfs/--mount-fs puts something there */
 	int user_tmp = 0;

@@ -22,8 +22,8 @@ int mount_base(const char *type, const char *target, unsigned long flags, const 
 int mount_user(const struct cl_mount *m);
 int mkdir_parents(const char *path);
 
-/* kmod.c: loads /etc/tailor/modules */
-int load_modules(const char *list_path);
+/* kmod.c: loads /etc/tailor/modules, with module parameters from the kernel command-line words */
+int load_modules(const char *list_path, const char *kernel_words);
 
 /* sysctl.c */
 int apply_sysctl(const struct cl_sysctl *s);

@@ -3,11 +3,15 @@
  * load order, optional parameters after a space; '#' comments). Modules
  * ending in .xz/.zst/.gz are passed with MODULE_INIT_COMPRESSED_FILE, which
  * needs Linux 6.4+ (Debian 12's 6.1 ships plain .ko files).
+ * Like modprobe, a module also gets the NAME.param=value words of the kernel
+ * command line (the kernel only applies those to built-in code): this is how
+ * a modular virtio_mmio learns QEMU microvm's virtio_mmio.device= devices.
  */
 #include "init.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -23,7 +27,38 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-static int load_one(const char *path, const char *params)
+static int load_with_params(const char *path, const char *params);
+
+/* "virtio_mmio" from ".../virtio_mmio.ko.xz" (written into name). */
+static void module_name(const char *path, char *name, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	size_t n = strcspn(base, ".");
+	snprintf(name, len, "%.*s", (int)(n < len ? n : len - 1), base);
+}
+
+static int load_one(const char *path, const char *list_params, const char *kernel_words)
+{
+	char name[128];
+	module_name(path, name, sizeof name);
+	char *from_cmdline = cl_module_params(kernel_words, name);
+	size_t plen = strlen(list_params) + (from_cmdline ? strlen(from_cmdline) : 0) + 2;
+	char *params = malloc(plen);
+	if (!params || !from_cmdline) {
+		free(params);
+		free(from_cmdline);
+		error_line("out of memory loading %s", path);
+		return -1;
+	}
+	snprintf(params, plen, "%s%s%s", list_params, *list_params && *from_cmdline ? " " : "", from_cmdline);
+	free(from_cmdline);
+	int rc = load_with_params(path, params);
+	free(params);
+	return rc;
+}
+
+static int load_with_params(const char *path, const char *params)
 {
 	int flags = 0;
 	if (ends_with(path, ".xz") || ends_with(path, ".zst") || ends_with(path, ".gz"))
@@ -43,11 +78,11 @@ static int load_one(const char *path, const char *params)
 		                                : "");
 		return -1;
 	}
-	info("loaded %s%s", path, rc < 0 ? " (already loaded)" : "");
+	info("loaded %s%s%s%s", path, *params ? " " : "", params, rc < 0 ? " (already loaded)" : "");
 	return 0;
 }
 
-int load_modules(const char *list_path)
+int load_modules(const char *list_path, const char *kernel_words)
 {
 	int fd = open(list_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -86,7 +121,7 @@ int load_modules(const char *list_path)
 			params += strspn(params, " \t");
 			params[strcspn(params, "\r")] = 0;
 		}
-		rc = load_one(line, params);
+		rc = load_one(line, params, kernel_words);
 	}
 	free(text);
 	return rc;

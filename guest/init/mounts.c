@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Something is mounted on `path` when it sits on another device than its parent. */
 static int is_mounted(const char *path)
@@ -67,6 +68,15 @@ int mount_user(const struct cl_mount *m)
 		error_line("cannot create mount point %s: %s%s", m->target, strerror(errno),
 		           errno == EROFS ? " (the root is read-only: add the directory to the image)" : "");
 		return -1;
+	}
+	/* drivers loaded a moment ago may still be probing: give a /dev node up to 5 s to appear */
+	if (strncmp(m->source, "/dev/", 5) == 0) {
+		struct stat st;
+		uint64_t deadline = boottime_ns() + 5000000000ull;
+		while (stat(m->source, &st) < 0 && boottime_ns() < deadline) {
+			struct timespec ts = {0, 5000000L};
+			nanosleep(&ts, NULL);
+		}
 	}
 	unsigned long flags = m->readonly ? MS_RDONLY : 0;
 	if (mount(m->source, m->target, m->type, flags, m->data) < 0) {

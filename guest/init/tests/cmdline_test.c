@@ -402,6 +402,36 @@ static void test_helpers(void)
 	check_str("dashdash first", cl_after_dashdash("a -- b -- c"), "b -- c");
 	check_str("dashdash at end", cl_after_dashdash("x --\n"), "\n");
 	check_str("dashdash not an option", cl_after_dashdash("x --verbose"), NULL);
+	static const char *const strip[][2] = {
+		{"/a b virtio_mmio.device=512@0xfeb00e00:12", "/a b"},
+		{"/a virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11\n", "/a"},
+		{"/a virtio_mmio.device=512@0xfeb00e00:12 b", "/a virtio_mmio.device=512@0xfeb00e00:12 b"},
+		{"/a \"x virtio_mmio.device=512@0xfeb00e00:12\"", "/a \"x virtio_mmio.device=512@0xfeb00e00:12\""},
+		{"virtio_mmio.device=512@0xfeb00e00:12", "virtio_mmio.device=512@0xfeb00e00:12"},
+		{"/a\n", "/a"},
+		{"", ""},
+	};
+	for (size_t i = 0; i < sizeof strip / sizeof strip[0]; i++) {
+		char buf[256], what[64];
+		snprintf(buf, sizeof buf, "%s", strip[i][0]);
+		cl_strip_appended(buf);
+		snprintf(what, sizeof what, "strip appended %zu", i);
+		check_str(what, buf, strip[i][1]);
+	}
+	static const char *const params[][3] = {
+		{"console=ttyS0 virtio_mmio.device=512@0xfeb00e00:12 quiet virtio-mmio.device=512@0xfeb00c00:11", "virtio_mmio",
+		 "device=512@0xfeb00e00:12 device=512@0xfeb00c00:11"},
+		{"foo.bar=\"a b\" foo.x=1 foobar.y=2 foo=3 foo.", "foo", "bar=\"a b\" x=1"},
+		{"console=ttyS0", "virtio_mmio", ""},
+		{"", "x", ""},
+	};
+	for (size_t i = 0; i < sizeof params / sizeof params[0]; i++) {
+		char what[64];
+		snprintf(what, sizeof what, "module params %zu", i);
+		char *got = cl_module_params(params[i][0], params[i][1]);
+		check_str(what, got, params[i][2]);
+		free(got);
+	}
 	char out[128];
 	int rc = cl_replace_field("4096\t16384\t4194304\n", 1, "262144", 1, out, sizeof out);
 	check_str("replace field", rc == 0 ? out : "(error)", "4096\t262144\t4194304");
