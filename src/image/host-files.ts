@@ -112,9 +112,10 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
     if (!refKeys.has(`${e.module}\0${e.guestPath}`)) claim({ entry: e, why: `${e.module}'s usr.manifest`, generated: false });
   }
   for (const [module, group] of groups) {
-    const [first, ...rest] = group.programs.length > 0 ? group.programs : group.libraries;
-    const dlopened = [...(group.programs.length > 0 ? group.libraries : rest), ...(module === extraLibsOwner ? inputs.extraLibs : [])];
-    const binaries = group.programs.length > 0 ? group.programs : [first!];
+    // Libraries only: the first one stands in for the program, and is also loaded by path so
+    // that it is in the link map under its soname when the later ones need it.
+    const binaries = group.programs.length > 0 ? group.programs : [group.libraries[0]!];
+    const dlopened = [...group.libraries, ...(module === extraLibsOwner ? inputs.extraLibs : [])];
     let files: HostFile[];
     try {
       ({ files } = await hostClosure(binaries, { extraLibs: dlopened, ...(inputs.ldCachePath ? { ldCachePath: inputs.ldCachePath } : {}) }));
