@@ -64,6 +64,8 @@ export const baseFragment: readonly BaseLine[] = [
   line('CPU_SUP_ZHAOXIN', 'n', 'CPU vendor support that QEMU never presents', true),
   line('BLOCK_LEGACY_AUTOLOAD', 'n', 'no module autoloading of block devices (there are no modules)', true),
   line('SERIAL_8250_DEPRECATED_OPTIONS', 'n', 'no legacy 8250 module options', true),
+  // tinyconfig turns on every initramfs decompressor; fs_compression turns the one the image uses back on.
+  ...['RD_BZIP2', 'RD_LZMA', 'RD_XZ', 'RD_LZO', 'RD_LZ4', 'RD_ZSTD'].map((s) => line(s, 'n', 'initramfs decompressor this image does not use', true)),
   line('LOG_BUF_SHIFT', '14', 'a 16 KiB kernel log instead of 128 KiB (and its 360 KiB record table): less memory', true),
   line('HZ_100', 'y', '100 Hz tick: fewer timer interrupts in an idle single-application VM', true),
 ];
