@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 int verbose;
+int console_fd = 1;
 
 uint64_t boottime_ns(void)
 {
@@ -42,7 +43,7 @@ static void vline(const char *prefix, const char *fmt, va_list ap)
 		len = sizeof line - 2;
 	line[len++] = '\n';
 	/* init's own fd 1 stays the console even when commands are redirected */
-	ssize_t w = write(1, line, len);
+	ssize_t w = write(console_fd, line, len);
 	(void)w;
 }
 

@@ -8,6 +8,7 @@
 
 /* console.c: markers and messages, one write per line */
 extern int verbose;
+extern int console_fd; /* where markers and errors go (fd 1 of init) */
 uint64_t boottime_ns(void);
 void console_ensure(void);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -77,6 +77,12 @@ static void child(const struct cl_command *c, int global_redirect_fd)
 			_exit(127);
 		}
 	}
+	/* keep the console for our own error lines: an exec failure must not land in the redirect file */
+	if (fd >= 0) {
+		int saved = fcntl(1, F_DUPFD_CLOEXEC, 3);
+		if (saved >= 0)
+			console_fd = saved;
+	}
 	if (fd >= 0 && (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)) {
 		error_line("cannot run %s: redirect: %s", c->argv[0], strerror(errno));
 		_exit(127);

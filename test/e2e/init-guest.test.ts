@@ -149,7 +149,7 @@ test('runs ; commands, expands --env and $VAR, keeps quotes, reports the first f
   const b = await boot(
     'basic',
     `--env=GREETING=hello tprog print $GREETING world; tprog args "a b" 'c $GREETING' e\\;f \${GREETING}x "$NOPE"; ` +
-      `tprog exit 3; tprog print after-fail; tprog env GREETING; tprog exit 4`,
+      `tprog exit 3; tprog print after-fail; tprog env GREETING; tprog abort; tprog print after-abort; tprog exit 4`,
     {},
     false, // no /dev/console in the image: the init must open it itself
   );
@@ -162,6 +162,7 @@ test('runs ; commands, expands --env and $VAR, keeps quotes, reports the first f
   assert.ok(l.includes('args: [a b] [c $GREETING] [e;f] [hellox] []'), b.console);
   assert.ok(l.includes('after-fail'), 'a failing command does not stop the ones after ;');
   assert.ok(l.includes('GREETING=hello'), '--env reaches the program environment');
+  assert.ok(l.includes('after-abort'), 'without --power-off-on-abort a crash does not stop the line');
   assert.equal(b.exitStatus, 3, `the first failing command decides the status:\n${b.console}`);
   assert.ok(indexOfLine(b, /^tailor:exit status=3$/) > indexOfLine(b, /^GREETING=hello$/));
   t.diagnostic(`boot to app-start ${(ns / 1e6).toFixed(0)} ms guest time, QEMU wall ${b.wallMs} ms`);
@@ -225,7 +226,12 @@ test('an unknown option is an error on the console and exit status 2; nothing ru
 
 test('a missing program is 127; --power-off-on-abort stops at a crash', async (t) => {
   if (skipReason) return t.skip(skipReason);
-  const b = await boot('abort', '--power-off-on-abort /nonexistent; tprog print two; tprog abort; tprog print never');
+  const b = await boot(
+    'abort',
+    '--power-off-on-abort --redirect=/tmp/log /nonexistent; --redirect=/dev/console tprog print two; tprog abort; ' +
+      '--redirect=/dev/console tprog print never',
+  );
+  // the error reaches the console even though the command's output is redirected
   assert.ok(indexOfLine(b, /^tailor:error cannot run \/nonexistent: No such file or directory$/) >= 0, b.console);
   const l = lines(b);
   assert.ok(l.includes('two'));
