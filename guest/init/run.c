@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -143,8 +144,15 @@ int run_commands(const struct cl_result *res, int global_redirect_fd)
 	int failed_to_start = -1; /* index of a command that could not even fork */
 	for (size_t i = 0; i < res->ncmds && abort_status < 0; i++) {
 		const struct cl_command *c = &res->cmds[i];
-		if (i == 0)
-			say("tailor:app-start boottime_ns=%llu cmd=%s", (unsigned long long)boottime_ns(), c->argv[0]);
+		if (i == 0) {
+			/* one word on one line whatever the program is called: blanks and controls become '_' */
+			char name[256];
+			snprintf(name, sizeof name, "%s", c->argv[0]);
+			for (char *q = name; *q; q++)
+				if ((unsigned char)*q <= ' ' || *q == 0x7f)
+					*q = '_';
+			say("tailor:app-start boottime_ns=%llu cmd=%s", (unsigned long long)boottime_ns(), name);
+		}
 		info("command %zu: %s (%s)", i + 1, c->argv[0],
 		     c->sep == CL_SEQ ? ";" : c->sep == CL_BG ? "&" : c->sep == CL_BG_NOWAIT ? "&!" : "!");
 		if (spawn(c, global_redirect_fd) < 0) {
