@@ -21,6 +21,8 @@ export type ConsoleEvent =
 const appStartRe = /tailor:app-start boottime_ns=(\d+)(?: cmd=(\S*))?/;
 const exitRe = /tailor:exit status=(\d+)/;
 const errorRe = /tailor:error (.*)$/;
+// CSI sequences (ESC [ ... letter) and two-byte escapes such as ESC c (terminal reset).
+const ansiRe = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[@-Z\\-_a-z]/g;
 const panicRe = /Kernel panic - not syncing: ?(.*)$/;
 
 /** One complete console line → the event it carries, if any. */
@@ -71,7 +73,8 @@ export class ConsoleScanner {
   }
 
   private line(line: string): void {
-    const clean = line.replace(/\r$/, '');
+    // Firmware's terminal control sequences (screen clears) would garble error messages.
+    const clean = line.replace(/\r$/, '').replace(ansiRe, '');
     this.tail.push(clean);
     if (this.tail.length > this.tailLines) this.tail.shift();
     const e = parseConsoleLine(clean);

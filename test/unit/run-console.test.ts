@@ -35,6 +35,8 @@ test('markers are found after firmware output, in any chunking', () => {
       { kind: 'exit', status: 5 },
     ], `chunk size ${size}`);
     assert.equal(scanner.text, q35Console);
+    // Error messages quote the last lines: without the firmware's terminal control sequences.
+    assert.equal(scanner.lastLines()[0], 'SeaBIOS (version 1.16.2-debian-1.16.2-1)');
   }
 });
 
