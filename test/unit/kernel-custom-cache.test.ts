@@ -57,7 +57,8 @@ test('listing shows complete kernels newest first, never temp folders; prune kee
   fakeKernel(a, '1'.repeat(32), '2026-01-01T00:00:00Z');
   fakeKernel(b, '2'.repeat(32), '2026-01-03T00:00:00Z');
   fakeKernel(c, '3'.repeat(32), '2026-01-02T00:00:00Z');
-  mkdirSync(join(cache, 'kernels', `.tmp-${'d'.repeat(32)}-123`), { recursive: true }); // a killed build's leftovers
+  const deadPid = spawnSync('true').pid!;
+  mkdirSync(join(cache, 'kernels', `.tmp-${'d'.repeat(32)}-${deadPid}`), { recursive: true }); // a killed build's leftovers
   await rememberFragment('1'.repeat(32), a);
   assert.deepEqual((await listKernels()).map((m) => m.key), [b, c, a]);
   assert.equal((await lookupFragment('1'.repeat(32)))?.key, a);
@@ -65,8 +66,11 @@ test('listing shows complete kernels newest first, never temp folders; prune kee
   assert.deepEqual(removed.map((m) => m.key).sort(), [a, c]);
   assert.deepEqual((await listKernels()).map((m) => m.key), [b]);
   assert.equal(await lookupFragment('1'.repeat(32)), undefined);
+  writeFileSync(join(cache, 'kernels', `.lock-${'e'.repeat(32)}`), `${spawnSync('true').pid}\n`); // a killed build's lock
   await pruneKernels(0);
   assert.deepEqual(await listKernels(), []);
+  assert.equal(existsSync(join(cache, 'kernels', `.tmp-${'d'.repeat(32)}-${deadPid}`)), false);
+  assert.equal(existsSync(join(cache, 'kernels', `.lock-${'e'.repeat(32)}`)), false);
 });
 
 test('cache keys change with the source version, the .config, the compiler and make variables', () => {

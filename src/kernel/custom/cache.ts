@@ -103,7 +103,30 @@ export async function pruneKernels(keep: number): Promise<KernelMeta[]> {
   }
   // Build trees of kernels that never finished (killed builds) hold no kernel: drop them with --all.
   if (keep === 0 && existsSync(cacheDir('kbuild'))) await rm(cacheDir('kbuild'), { recursive: true, force: true });
+  await removeLeftovers();
   return doomed;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temp folders and lock files of builds whose process is gone (killed builds). */
+async function removeLeftovers(): Promise<void> {
+  if (!existsSync(kernelsDir())) return;
+  for (const name of await readdir(kernelsDir())) {
+    const tmp = /^\.tmp-[0-9a-f]+-(\d+)$/.exec(name);
+    if (tmp && !processAlive(Number(tmp[1]))) await rm(join(kernelsDir(), name), { recursive: true, force: true });
+    if (name.startsWith('.lock-')) {
+      const pid = Number.parseInt(await readFile(join(kernelsDir(), name), 'utf8').catch(() => ''), 10);
+      if (!Number.isInteger(pid) || !processAlive(pid)) await rm(join(kernelsDir(), name), { force: true });
+    }
+  }
 }
 
 export async function dirSize(path: string): Promise<number> {
