@@ -685,6 +685,12 @@ static void conn_read(struct conn *c)
 		conn_write(c);
 }
 
+static const char usage[] =
+	"usage: httpserver [--port N] [--bind ADDR] [--request-timeout-ms MS] [--allow-mutations]"
+	" [--api-token TOKEN | --api-token-file PATH] [--test-no-poweroff]\n"
+	"       (the token may also come from the environment variable TAILOR_API_TOKEN,"
+	" else from " DEFAULT_TOKEN_FILE ")\n";
+
 static void usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -692,9 +698,8 @@ static void usage_error(const char *fmt, ...)
 	fputs("httpserver: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nusage: httpserver [--port N] [--bind ADDR] [--request-timeout-ms MS] [--allow-mutations] [--api-token TOKEN | --api-token-file PATH]"
-	      " [--test-no-poweroff]\n       (the token may also come from the environment variable TAILOR_API_TOKEN)\n",
-	      stderr);
+	fputs("\n", stderr);
+	fputs(usage, stderr);
 	exit(2);
 }
 
@@ -747,6 +752,10 @@ int main(int argc, char **argv)
 			allow_mutations = 1;
 		else if (OPT("--test-no-poweroff") && !val)
 			test_no_poweroff = 1;
+		else if (OPT("--help") && !val) {
+			fputs(usage, stdout);
+			return 0;
+		}
 		else
 			usage_error("unknown argument %s", a);
 	}

@@ -362,4 +362,6 @@ test('bad command-line arguments exit 2 with a message naming the argument', asy
     assert.match(r.stderr, message);
     assert.match(r.stderr, /usage: httpserver/);
   }
+  const help = await exec(binary, ['--help'], { env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
+  assert.match(help.stdout, /^usage: httpserver .*--allow-mutations/);
 });
