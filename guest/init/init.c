@@ -18,11 +18,21 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The --mount-fs/--tmpfs mounts done so far, unmounted at power-off. */
+static const struct cl_mount *user_mounts;
+static size_t user_mounts_done;
+
 /* Never returns: PID 1 exiting would panic the kernel. */
 static void __attribute__((noreturn)) finish(int status)
 {
 	stop_everything();
 	say("tailor:exit status=%d", status);
+	/* unmount in reverse order so disk filesystems are left clean (errors change nothing now) */
+	while (user_mounts_done > 0) {
+		const struct cl_mount *m = &user_mounts[--user_mounts_done];
+		if (umount(m->target) < 0)
+			info("could not unmount %s: %s", m->target, strerror(errno));
+	}
 	sync();
 	reboot(RB_AUTOBOOT);
 	/* reboot failed (not PID 1?): stay alive rather than panic the kernel */
@@ -159,9 +169,12 @@ int main(void)
 		user_tmp |= strcmp(res.mounts[i].target, "/tmp") == 0;
 	if (!user_tmp && mount_base("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 		finish(1);
-	for (size_t i = 0; i < res.nmounts; i++)
+	user_mounts = res.mounts;
+	for (size_t i = 0; i < res.nmounts; i++) {
 		if (mount_user(&res.mounts[i]) < 0)
 			finish(1);
+		user_mounts_done = i + 1;
+	}
 	phase_end("filesystems", res.bootchart);
 	for (size_t i = 0; i < res.nsysctls; i++)
 		if (apply_sysctl(&res.sysctls[i]) < 0)

@@ -286,4 +286,10 @@ test('--mount-fs with OSv names (rofs on /dev/vblk0, ext4 on /dev/vblk1) and --t
   assert.ok(l.some((x) => /^tmpfs \/scratch tmpfs rw.*size=8192k/.test(x)), 'no sized tmpfs');
   assert.ok(l.some((x) => /^tmpfs \/tmp tmpfs rw/.test(x)), 'no /tmp tmpfs');
   assert.equal(b.exitStatus, 0, b.console);
+  // the init unmounts before power-off: the ext4 disk holds the file and needs no journal recovery
+  const header = await exec('dumpe2fs', ['-h', rw], { allowFailure: true });
+  assert.match(header.stdout, /^Filesystem features:/m, header.stderr);
+  assert.doesNotMatch(header.stdout, /needs_recovery/, 'ext4 was not unmounted cleanly');
+  const file = await exec('debugfs', ['-R', 'cat /f', rw]);
+  assert.equal(file.stdout, 'persisted\n');
 });
