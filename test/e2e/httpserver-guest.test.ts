@@ -155,6 +155,26 @@ test('httpserver-api in a guest: monitoring paths over a forwarded port, token r
   t.diagnostic(`QEMU exited ${poweroffMs} ms after the 200 to POST /os/shutdown`);
 });
 
+test('httpserver-api with its token from /etc/httpserver/token, put in the image by a module of the user', async (t) => {
+  if (skip || !built) return t.skip(skip ?? 'build failed');
+  const dir = join(project, 'api-token');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'module.yaml'), 'description: test-only, the API token file\n');
+  writeFileSync(join(dir, 'token'), 'from-image-file-51c2\n');
+  writeFileSync(join(dir, 'usr.manifest'), '[manifest]\n/etc/httpserver/token: ${MODULE_DIR}/token\n');
+  const r = tailorCli(['build', 'image=httpserver-api', `modules=${netToolsModule()},${dir}`, 'name=hs-api-file', 'kernel=stock', 'fs=ramfs']);
+  assert.equal(r.code, 0, r.all);
+  const g = await boot('hs-api-file', `${networkUp} /httpserver --port 8000 --allow-mutations`, t);
+  await Promise.race([g.listening, g.done.then((o) => assert.fail(`guest ended first:\n${o.console.slice(-3000)}`))]);
+  assert.match(g.console(), /listening on 0\.0\.0\.0:8000 \(mutations on, API token set\)/);
+  assert.equal((await request(g.port, 'POST', '/os/shutdown', { Authorization: `Bearer ${token}` }, { timeoutMs: 20_000 })).status, 403);
+  const ok = await request(g.port, 'POST', '/os/shutdown', { Authorization: 'Bearer from-image-file-51c2' }, { timeoutMs: 20_000 });
+  assert.equal(ok.status, 200, ok.body);
+  const o = await g.done;
+  assert.equal(o.timedOut, false, 'the VM did not power off');
+  assert.equal(o.exitStatus, 0);
+});
+
 test('httpserver-monitoring-api with an application after it: server in the background, app in the foreground, VM exits 0', async (t) => {
   if (skip || !built) return t.skip(skip ?? 'build failed');
   const record = loadBuildFolder(join(project, 'build', 'hs-mon-app')).record;
