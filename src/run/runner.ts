@@ -273,6 +273,13 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   }
   if (o.timedOut) {
     log.write(`tailor: stopped QEMU after the ${opts.timeoutSeconds} s timeout (--timeout)\n`);
+    if (o.appStart === undefined) {
+      log.write(
+        o.console.trim() === ''
+          ? `tailor: the guest printed nothing before the timeout; too little memory is a common cause (-m ${opts.memoryMiB}; Debian's stock kernel needs about 81 MiB)\n`
+          : `tailor: the application never started; last console lines:\n  ${o.lastLines.slice(-10).join('\n  ')}\n`,
+      );
+    }
     return { ...result, exitCode: timeoutExitCode };
   }
   if (o.interrupted) {
@@ -286,8 +293,13 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
         hint: `run with --verbose to see the QEMU command`,
       });
     }
+    const silentReset =
+      o.appStart === undefined && o.console.trim() === ''
+        ? `tailor: the guest reset before printing anything; too little memory is the usual cause (-m ${opts.memoryMiB}; Debian's stock kernel needs about 81 MiB)\n`
+        : '';
     log.write(
       `tailor: QEMU exited without the init's exit marker (tailor:exit status=N); reporting status 1\n` +
+        silentReset +
         (o.lastLines.length ? `tailor: last console lines:\n  ${o.lastLines.slice(-10).join('\n  ')}\n` : '') +
         (stderrTail ? `tailor: QEMU said:\n  ${stderrTail}\n` : ''),
     );
