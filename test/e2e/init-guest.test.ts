@@ -116,6 +116,29 @@ function qemuOnce(initrd: string, append: string, qemuArgs: readonly string[], k
   });
 }
 
+/**
+ * Linux hands each word after " -- " to init as an argument and panics ("Too
+ * many boot init vars") on the 33rd (MAX_INIT_ARGS; measured: 32 words boot,
+ * 33 panic). Words split at blanks outside double quotes, as the kernel's
+ * next_arg does.
+ */
+const MAX_WORDS_AFTER_DASHDASH = 32;
+function kernelWordCount(text: string): number {
+  let words = 0;
+  let inWord = false;
+  let inQuote = false;
+  for (const c of text) {
+    if (/\s/.test(c) && !inQuote) {
+      inWord = false;
+      continue;
+    }
+    if (!inWord) words++;
+    inWord = true;
+    if (c === '"') inQuote = !inQuote;
+  }
+  return words;
+}
+
 /** Boot the guest; `appCmdline` goes after " -- " (omit it to use /etc/tailor/cmdline). */
 async function boot(
   name: string,
@@ -124,6 +147,10 @@ async function boot(
   withConsole = true,
   extra: { entries?: readonly TreeEntry[]; qemuArgs?: readonly string[]; bzImage?: boolean } = {},
 ): Promise<Boot> {
+  if (appCmdline !== undefined) {
+    const words = kernelWordCount(appCmdline);
+    assert.ok(words <= MAX_WORDS_AFTER_DASHDASH, `${name}: ${words} words after " -- " would panic the kernel`);
+  }
   const initrd = await makeInitrd(name, files, withConsole, extra.entries ?? []);
   const append = `console=ttyS0 reboot=t panic=-1 quiet${extra.bzImage ? ` ${ACPI_TIMER_WORDS}` : ''}${appCmdline === undefined ? '' : ` -- ${appCmdline}`}`;
   const kernel = extra.bzImage ? bzImage : vmlinux;
@@ -168,13 +195,15 @@ test('runs ; commands, expands --env and $VAR, keeps quotes, reports the first f
   t.diagnostic(`boot to app-start ${(ns / 1e6).toFixed(0)} ms guest time, QEMU wall ${b.wallMs} ms`);
 });
 
-test('& runs in the background and is joined; --redirect (> and >>) and --cwd apply per command; orphans are reaped', async (t) => {
+test('& runs in the background and is joined; --redirect (> and >>) and --cwd apply per command; orphans are reaped; runscript', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const b = await boot(
     'background',
     'tprog sleep 2500 late & tprog print early; --redirect=/tmp/out tprog print into-file; ' +
       '--redirect=>>/tmp/out tprog print appended; --cwd=/tmp tprog cat out; --cwd=/etc tprog pwd; ' +
-      'tprog orphan; tprog sleep 1000 orphan-gone; tprog zombies',
+      'runscript /etc/more.script',
+    // the kernel allows only 32 words after " -- " (MAX_INIT_ARGS): longer lines go in a script
+    { 'etc/more.script': 'tprog orphan; tprog sleep 1000 orphan-gone; tprog zombies\n--env=FROM=script tprog print from-$FROM\n' },
   );
   const l = lines(b);
   const early = l.indexOf('early');
@@ -188,6 +217,7 @@ test('& runs in the background and is joined; --redirect (> and >>) and --cwd ap
   assert.ok(l.includes('pwd=/etc'), b.console);
   assert.ok(l.some((x) => /^orphan=\d+$/.test(x)), b.console);
   assert.ok(l.includes('zombies=0'), `PID 1 must reap orphans:\n${b.console}`);
+  assert.ok(l.includes('from-script'), `runscript did not run:\n${b.console}`);
   assert.equal(b.exitStatus, 0);
 });
 
