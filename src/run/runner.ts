@@ -7,6 +7,7 @@ import { TailorError } from '../errors.ts';
 import { hasCommand } from '../util/exec.ts';
 import { loadBuildFolder, type BuildFolder } from './build-folder.ts';
 import { ConsoleScanner, type AppStartMarker } from './console-markers.ts';
+import { firecrackerBinary, firecrackerConfig } from './firecracker.ts';
 import { chooseAccel } from './kvm-probe.ts';
 import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
 import type { Accel, RunOptions, RunResult } from './types.ts';
@@ -207,12 +208,18 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const out = opts.console ?? process.stdout;
   const build = loadBuildFolder(opts.buildDir);
   if (opts.hypervisor === 'firecracker') {
-    const present = await hasCommand('firecracker');
+    const config = firecrackerConfig(build.dir, build.record, opts);
+    if (opts.dryRun) {
+      // What `firecracker --no-api --config-file vm.json` would be given.
+      out.write(`${JSON.stringify(config, null, 2)}\n`);
+      return { exitCode: 0, accel: 'kvm', hostTotalMs: 0, memoryMiB: opts.memoryMiB, console: '', timedOut: false };
+    }
+    const present = await hasCommand(firecrackerBinary);
     throw new TailorError(
       present
-        ? 'running on Firecracker is not implemented yet'
+        ? 'booting on Firecracker is not implemented yet (its configuration is: tailor run -p firecracker --dry-run)'
         : 'firecracker is not installed, and Debian does not package it',
-      { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU)' },
+      { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU); --dry-run prints the Firecracker configuration' },
     );
   }
   const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute };
