@@ -918,8 +918,8 @@ size_t cl_appended_start(const char *text)
 		size_t start = n;
 		while (start && text[start - 1] != ' ' && text[start - 1] != '\n' && text[start - 1] != '\t')
 			start--;
-		/* only whole words after a space: never the application's first word */
-		if (start == 0 || !is_appended_device_word(text + start, n - start))
+		/* whole words only (an empty application part leaves just these words) */
+		if (start == n || !is_appended_device_word(text + start, n - start))
 			return n;
 		n = start;
 	}

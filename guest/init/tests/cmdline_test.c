@@ -407,7 +407,10 @@ static void test_helpers(void)
 		{"/a virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11\n", "/a"},
 		{"/a virtio_mmio.device=512@0xfeb00e00:12 b", "/a virtio_mmio.device=512@0xfeb00e00:12 b"},
 		{"/a \"x virtio_mmio.device=512@0xfeb00e00:12\"", "/a \"x virtio_mmio.device=512@0xfeb00e00:12\""},
-		{"virtio_mmio.device=512@0xfeb00e00:12", "virtio_mmio.device=512@0xfeb00e00:12"},
+		{"virtio_mmio.device=512@0xfeb00e00:12", ""},
+		{"virtio_mmio.device=512@0xfeb00e00:12 virtio_mmio.device=512@0xfeb00c00:11", ""},
+		{"virtio_mmio.device=", "virtio_mmio.device="},
+		{"/a virtio_mmio.device=1;reboot", "/a virtio_mmio.device=1;reboot"},
 		{"/a\n", "/a"},
 		{"", ""},
 	};
