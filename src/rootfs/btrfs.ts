@@ -7,9 +7,13 @@
  * Reproducibility, as measured with btrfs-progs 6.2: the file-system UUID is
  * fixed (-U, from the seed), but mkfs.btrfs also draws random chunk-tree and
  * device UUIDs and stamps the current time on the root trees, with no option
- * to fix them, so two images of the same tree differ (3064 bytes on the test
+ * to fix them, so two images of the same tree differ (about 3000 bytes on the test
  * tree of test/e2e/rootfs-images.test.ts, which prints the count). The
  * files inside are the same; the image bytes are not.
+ *
+ * Device nodes: mkfs.btrfs 6.2 --rootdir stores them as 0:0 (measured:
+ * /dev/console came out c 0 0 in the guest), so they are left out of btrfs
+ * images and reported; the kernel mounts devtmpfs on /dev of a disk root.
  */
 import { open, rm } from 'node:fs/promises';
 import { TailorError, UsageError } from '../errors.ts';
@@ -17,6 +21,7 @@ import { exec } from '../util/exec.ts';
 import { requireTool, writeStagedImage, type ImageFile } from './mkfs-run.ts';
 import { seededUuid } from './seed.ts';
 import { autoSizeMiB, checkSizeMiB } from './sizing.ts';
+import { normalizeTree } from './tree.ts';
 import type { ContentTree } from './types.ts';
 
 /**
@@ -65,13 +70,17 @@ export async function writeBtrfs(
   tree: ContentTree,
   outPath: string,
   options: BtrfsOptions,
-): Promise<ImageFile & { sizeMiB: number; compression: string }> {
+): Promise<ImageFile & { sizeMiB: number; compression: string; droppedDevices: string[] }> {
   const compression = checkBtrfsCompression(options.compression);
+  // Normalised first, so the parents of a dropped device node stay.
+  const all = await normalizeTree(tree);
+  const droppedDevices = all.filter((n) => n.entry.kind === 'chardev').map((n) => `/${n.name}`);
+  const kept: ContentTree = { entries: all.filter((n) => n.entry.kind !== 'chardev').map((n) => n.entry) };
   await requireTool('mkfs.btrfs', 'btrfs-progs', 'fs=btrfs images are written with it');
   const asked = options.sizeMiB ? checkSizeMiB(options.sizeMiB, 'btrfs', BTRFS_MIN_MIB) : undefined;
   const mtime = options.mtime ?? 0;
   let sizeMiB = 0;
-  const file = await writeStagedImage(tree, outPath, mtime, async (stageDir, tmpImage, staged) => {
+  const file = await writeStagedImage(kept, outPath, mtime, async (stageDir, tmpImage, staged) => {
     sizeMiB = asked ?? autoSizeMiB(staged, BTRFS_FIXED_MIB, 128);
     await sparseFile(tmpImage, sizeMiB);
     const r = await exec('mkfs.btrfs', mkfsBtrfsArgs(options.seed, tmpImage, stageDir), { allowFailure: true });
@@ -87,5 +96,5 @@ export async function writeBtrfs(
       throw new TailorError(`mkfs.btrfs failed writing the btrfs image (exit ${r.code}): ${msg}`);
     }
   });
-  return { ...file, sizeMiB, compression };
+  return { ...file, sizeMiB, compression, droppedDevices };
 }

@@ -38,6 +38,8 @@ export interface RootfsResult {
   readonly uncompressedBytes?: number;
   /** ext4/btrfs: the disk size chosen. */
   readonly sizeMiB?: number;
+  /** Device nodes left out because the format cannot hold them (btrfs); devtmpfs provides them at boot. */
+  readonly droppedDevices?: readonly string[];
 }
 
 export async function writeRootfs(tree: ContentTree, outPath: string, options: RootfsOptions): Promise<RootfsResult> {
@@ -61,7 +63,7 @@ export async function writeRootfs(tree: ContentTree, outPath: string, options: R
     }
     case 'btrfs': {
       const r = await writeBtrfs(tree, outPath, { compression: options.compression, seed, sizeMiB: options.sizeMiB, mtime });
-      return { bytes: r.bytes, sha256: r.sha256, fs, readOnly: false, compression: r.compression, sizeMiB: r.sizeMiB };
+      return { bytes: r.bytes, sha256: r.sha256, fs, readOnly: false, compression: r.compression, sizeMiB: r.sizeMiB, droppedDevices: r.droppedDevices };
     }
     case 'zfs':
       throw new UsageError(
