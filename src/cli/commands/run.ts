@@ -7,6 +7,7 @@ import {
   parseTimeoutSeconds,
 } from '../../run/run-args.ts';
 import type { Accel, Hypervisor } from '../../run/types.ts';
+import { defaultCpus, defaultMemoryMiB } from '../../run/qemu.ts';
 
 interface RunFlags {
   memsize: string;
@@ -24,10 +25,10 @@ export function register(program: Command): void {
     .command('run')
     .description('boot a build in QEMU and exit with the guest application\'s status')
     .argument('[build]', 'build folder or name under build/ (default: build/last)')
-    .option('-m, --memsize <size>', 'guest memory: MiB, or 512M / 1G', '128')
-    .option('-c, --cpus <n>', 'virtual CPUs', '1')
+    .option('-m, --memsize <size>', 'guest memory: MiB, or 512M / 1G', String(defaultMemoryMiB))
+    .option('-c, --cpus <n>', 'virtual CPUs', String(defaultCpus))
     .option('-e, --execute <cmdline>', "replace the image's command line (OSv grammar)")
-    .option('-p, --hypervisor <name>', 'qemu (q35, virtio-pci) | qemu_microvm (virtio-mmio, no PCI) | firecracker')
+    .option('-p, --hypervisor <name>', 'qemu (q35, virtio-pci) | qemu_microvm (virtio-mmio, no PCI; the default unless a root disk needs PCI) | firecracker (--dry-run prints its config)')
     .option('--accel <kvm|tcg>', 'force an accelerator (default: KVM when the probe passed, else TCG)')
     .option('--timeout <seconds>', 'stop QEMU after this long')
     .option('--dry-run', 'print the QEMU command instead of running it')
@@ -38,8 +39,7 @@ export function register(program: Command): void {
       const accel: Accel | undefined = flags.accel === undefined ? undefined : parseAccel(flags.accel);
       const timeoutSeconds = flags.timeout === undefined ? undefined : parseTimeoutSeconds(flags.timeout);
       // Loaded on use: other commands do not pay for the runner.
-      const { resolveBuildDir, loadBuildFolder } = await import('../../run/build-folder.ts');
-      const { runImage, summaryLine, defaultHypervisor } = await import('../../run/runner.ts');
+      const { resolveBuildDir, loadBuildFolder, runImage, summaryLine, defaultHypervisor } = await import('../../run/index.ts');
       const buildDir = resolveBuildDir(buildArg);
       const hypervisor: Hypervisor =
         flags.hypervisor === undefined ? defaultHypervisor(loadBuildFolder(buildDir)) : parseHypervisor(flags.hypervisor);
