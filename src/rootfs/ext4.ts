@@ -15,13 +15,39 @@ import { TailorError, UsageError } from '../errors.ts';
 import { exec } from '../util/exec.ts';
 import { requireTool, writeStagedImage, type ImageFile } from './mkfs-run.ts';
 import { seededUuid } from './seed.ts';
-import { autoSizeMiB, checkSizeMiB } from './sizing.ts';
+import { checkSizeMiB, MiB } from './sizing.ts';
+import type { StageResult } from './staging.ts';
 import type { ContentTree } from './types.ts';
 
 /** Smallest ext4 image Tailor writes (journal + metadata fit, with room to spare). */
 export const EXT4_MIN_MIB = 8;
-/** Metadata allowance for the automatic size: 4 MiB journal, inode tables, group descriptors. */
-const EXT4_FIXED_MIB = 8;
+/** Automatic sizes never go below this. */
+const EXT4_AUTO_MIN_MIB = 16;
+
+/** Inodes for a tree: its entries twice over (room for the application's files), at least 1024. */
+export function ext4InodeCount(entries: number): number {
+  return Math.max(1024, entries * 2);
+}
+
+/** mke2fs's journal size (libext2fs ext2fs_default_journal_size, 4 KiB blocks) for a file system of `bytes`. */
+function journalBytes(bytes: number): number {
+  const blocks = bytes / 4096;
+  const steps: [number, number][] = [[32768, 1024], [262144, 4096], [524288, 8192], [4194304, 16384], [8388608, 32768], [16777216, 65536], [33554432, 131072]];
+  return (steps.find(([limit]) => blocks < limit)?.[1] ?? 262144) * 4096;
+}
+
+/**
+ * Automatic ext4 size in MiB: content counted in 4 KiB blocks (each entry
+ * one extra block for its tail or directory), plus a quarter free for the
+ * application, plus what ext4 itself takes: inode tables (256 bytes per
+ * inode), the journal mke2fs picks for that size, 2% for bitmaps and group
+ * descriptors and 4 MiB of slack; at least 16 MiB.
+ */
+export function ext4AutoSizeMiB(staged: Pick<StageResult, 'contentBytes' | 'entries'>): number {
+  const want = (staged.contentBytes + staged.entries * 4096) * 1.25;
+  const base = want + ext4InodeCount(staged.entries) * 256 + want * 0.02 + 4 * MiB;
+  return Math.max(EXT4_AUTO_MIN_MIB, Math.ceil((base + journalBytes(base)) / MiB));
+}
 
 /** Our mke2fs settings, so the host's /etc/mke2fs.conf cannot change the image. */
 const MKE2FS_CONF = `[defaults]
@@ -30,7 +56,7 @@ const MKE2FS_CONF = `[defaults]
 	enable_periodic_fsck = 0
 	blocksize = 4096
 	inode_size = 256
-	inode_ratio = 4096
+	inode_ratio = 16384
 	reserved_ratio = 0
 [fs_types]
 	ext4 = {
@@ -40,19 +66,20 @@ const MKE2FS_CONF = `[defaults]
 
 export interface Ext4Options {
   readonly seed: string;
-  /** fs_size_mb; 0 or undefined: automatic (content × 1.25 + 8 MiB, at least 16 MiB). */
+  /** fs_size_mb; 0 or undefined: automatic (ext4AutoSizeMiB). */
   readonly sizeMiB?: number;
   readonly mtime?: number;
 }
 
 /** mke2fs arguments shared by root images and empty data disks. */
-export function mke2fsArgs(seed: string, image: string, sizeMiB: number, stageDir?: string): string[] {
+export function mke2fsArgs(seed: string, image: string, sizeMiB: number, stageDir?: string, inodes?: number): string[] {
   const uuid = seededUuid(seed, 'fs');
   const hashSeed = seededUuid(seed, 'ext4-hash');
   return [
     '-q', '-F', '-t', 'ext4', '-b', '4096', '-m', '0',
     '-U', uuid,
     '-E', `hash_seed=${hashSeed},root_owner=0:0,lazy_itable_init=0`,
+    ...(inodes ? ['-N', String(inodes)] : []),
     ...(stageDir ? ['-d', stageDir] : []),
     image,
     `${sizeMiB}M`,
@@ -107,11 +134,11 @@ export async function writeExt4(tree: ContentTree, outPath: string, options: Ext
   const asked = options.sizeMiB ? checkSizeMiB(options.sizeMiB, 'ext4', EXT4_MIN_MIB) : undefined;
   let sizeMiB = 0;
   const file = await writeStagedImage(tree, outPath, mtime, async (stageDir, tmpImage, staged) => {
-    sizeMiB = asked ?? autoSizeMiB(staged, EXT4_FIXED_MIB, 16);
+    sizeMiB = asked ?? ext4AutoSizeMiB(staged);
     const conf = `${tmpImage}.mke2fs.conf`;
     await writeMke2fsConf(conf);
     try {
-      const r = await exec('mke2fs', mke2fsArgs(options.seed, tmpImage, sizeMiB, stageDir), {
+      const r = await exec('mke2fs', mke2fsArgs(options.seed, tmpImage, sizeMiB, stageDir, ext4InodeCount(staged.entries)), {
         env: mke2fsEnv(conf, mtime),
         allowFailure: true,
       });
@@ -120,7 +147,7 @@ export async function writeExt4(tree: ContentTree, outPath: string, options: Ext
         if (asked && /allocate|No space|too many|Could not/i.test(msg)) {
           throw new UsageError(
             `fs_size_mb=${asked} is too small for the image's content (${Math.ceil(staged.contentBytes / 1048576)} MiB in ${staged.entries} entries)`,
-            `use fs_size_mb=${autoSizeMiB(staged, EXT4_FIXED_MIB, 16)} or more, or 0 for automatic`,
+            `use fs_size_mb=${ext4AutoSizeMiB(staged)} or more, or 0 for automatic`,
           );
         }
         throw new TailorError(`mke2fs failed writing the ext4 image (exit ${r.code}): ${msg}`);

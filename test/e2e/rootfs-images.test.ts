@@ -153,6 +153,9 @@ describe('fs=ext4', { skip: has('mke2fs') ? false : 'mke2fs is not installed (ap
     const auto = await writeRootfs(tree, join(out, 'auto.ext4'), { fs: 'ext4', compression: 'none', seed: SEED });
     assert.ok(auto.sizeMiB! >= 16 && auto.sizeMiB! < 40, `automatic size ${auto.sizeMiB} MiB for 12 MiB of content`);
     sh('e2fsck', ['-fn', join(out, 'auto.ext4')]);
+    const head = sh('dumpe2fs', ['-h', join(out, 'auto.ext4')]);
+    const freeBytes = Number(/^Free blocks:\s+(\d+)/m.exec(head)?.[1]) * 4096;
+    assert.ok(freeBytes >= 0.25 * 12 * 1048576, `the automatic size leaves a quarter of the content free (${freeBytes} bytes free)`);
     await rm(bigSource);
     await assertNoLeftovers();
   });
