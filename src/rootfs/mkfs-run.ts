@@ -9,7 +9,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MissingToolError } from '../errors.ts';
 import { tempSibling } from '../util/atomic.ts';
-import { hasCommand } from '../util/exec.ts';
+import { exec, hasCommand } from '../util/exec.ts';
 import { stageTree, type StageResult } from './staging.ts';
 import type { ContentTree } from './types.ts';
 
@@ -32,6 +32,16 @@ export async function requireTool(cmd: string, aptPackage: string, why: string):
   if (!(await hasCommand(cmd))) throw new MissingToolError(cmd, aptPackage, why);
 }
 
+/** Remove a staging folder; as non-root, read-only directories (mode 555) must be made writable first. */
+async function removeStaging(dir: string): Promise<void> {
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } catch {
+    await exec('chmod', ['-R', 'u+rwX', dir], { allowFailure: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /** Write an image with `make(stageDir, tmpImage, staged)`; the result appears at outPath only when complete. */
 export async function writeStagedImage(
   tree: ContentTree,
@@ -50,7 +60,7 @@ export async function writeStagedImage(
     await rm(tmpImage, { force: true });
     throw err;
   } finally {
-    await rm(stageDir, { recursive: true, force: true });
+    await removeStaging(stageDir);
   }
   return measureFile(outPath);
 }
