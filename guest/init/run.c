@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,14 @@ static void child(const struct cl_command *c, int global_redirect_fd)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * Each command is its own session. A waited-for command also gets the
+	 * console as controlling terminal, so Ctrl-C on the serial line reaches
+	 * it and /dev/tty opens, as in a shell's foreground job.
+	 */
+	setsid();
+	if ((c->sep == CL_SEQ || c->sep == CL_MAIN) && isatty(0))
+		ioctl(0, TIOCSCTTY, 1);
 	if (c->cwd && chdir(c->cwd) < 0) {
 		error_line("cannot run %s: --cwd=%s: %s", c->argv[0], c->cwd, strerror(errno));
 		_exit(127);

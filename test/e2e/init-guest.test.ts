@@ -204,7 +204,7 @@ test('& runs in the background and is joined; --redirect (> and >>) and --cwd ap
     'background',
     'tprog sleep 2500 late & tprog print early; --redirect=/tmp/out tprog print into-file; ' +
       '--redirect=>>/tmp/out tprog print appended; --cwd=/tmp tprog cat out; --cwd=/etc tprog pwd; ' +
-      'true; runscript /etc/more.script; false',
+      'true; runscript /etc/more.script; tprog tty; false',
     // the kernel allows only 32 words after " -- " (MAX_INIT_ARGS): longer lines go in a script
     { 'etc/more.script': 'tprog orphan; tprog sleep 1000 orphan-gone; tprog zombies\n--env=FROM=script tprog print from-$FROM\n' },
   );
@@ -221,6 +221,7 @@ test('& runs in the background and is joined; --redirect (> and >>) and --cwd ap
   assert.ok(l.some((x) => /^orphan=\d+$/.test(x)), b.console);
   assert.ok(l.includes('zombies=0'), `PID 1 must reap orphans:\n${b.console}`);
   assert.ok(l.includes('from-script'), `runscript did not run:\n${b.console}`);
+  assert.ok(l.includes('tty=ok'), `a waited-for command has the console as controlling terminal:\n${b.console}`);
   // true and false are built in when the image has no such programs: only false fails
   assert.equal(indexOfLine(b, /^tailor:error/), -1, b.console);
   assert.equal(b.exitStatus, 1);

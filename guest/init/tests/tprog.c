@@ -10,8 +10,11 @@
  *   tprog abort            die with SIGABRT
  *   tprog orphan           leave a child that exits 300 ms later (init must reap it)
  *   tprog zombies          print zombies=N, the number of zombie processes
+ *   tprog tty              print tty=ok when /dev/tty (a controlling terminal) opens
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,11 @@ int main(int argc, char **argv)
 		if (d)
 			closedir(d);
 		printf("zombies=%d\n", n);
+		return 0;
+	}
+	if (strcmp(cmd, "tty") == 0) {
+		int fd = open("/dev/tty", O_RDWR);
+		printf("tty=%s\n", fd >= 0 ? "ok" : strerror(errno));
 		return 0;
 	}
 	if (strcmp(cmd, "abort") == 0) {
