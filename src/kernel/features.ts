@@ -74,6 +74,7 @@ export const kernelFeatures: Record<string, KernelFeature> = {
     kconfig: { ...BLOCK, SCSI: 'y', BLK_DEV_SD: 'y', SCSI_LOWLEVEL: 'y', SCSI_VIRTIO: 'y' },
     stockModules: ['virtio_scsi', 'sd_mod'],
   },
+  pty: { help: 'pseudo-terminals (/dev/ptmx, /dev/pts: ssh, script, terminal emulators)', kconfig: { TTY: 'y', UNIX98_PTYS: 'y' }, stockModules: [] },
   'virtio-console': { help: 'virtio console ports (/dev/hvc0, /dev/vport*)', kconfig: { TTY: 'y', VIRTIO_CONSOLE: 'y' }, stockModules: ['virtio_console'] },
   nvme: { help: 'NVMe disks over PCI', kconfig: { PCI: 'y', ...BLOCK, BLK_DEV_NVME: 'y' }, stockModules: ['nvme'] },
   pvpanic: { help: 'pvpanic ISA/MMIO device: a guest panic is reported to the host', kconfig: { PVPANIC: 'y', PVPANIC_MMIO: 'y' }, stockModules: ['pvpanic_mmio'] },

@@ -27,6 +27,7 @@ export const baseFragment: readonly BaseLine[] = [
   line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
   line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
   line('LEGACY_PTYS', 'n', 'legacy BSD PTYs cost 106 ms of init calls and memory (FIELD-NOTES)', true),
+  line('UNIX98_PTYS', 'n', 'no /dev/ptmx (pty_init: 30 ms under TCG); kernel feature pty turns it on', true),
   // boot and the init
   line('BLK_DEV_INITRD', 'y', 'initramfs: the init (and ramfs roots) come from it'),
   line('BINFMT_ELF', 'y', 'run ELF programs'),
