@@ -20,6 +20,8 @@ export interface BootOptions {
   readonly stopAtAppStart?: boolean;
   /** Aborting stops QEMU (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** Stop QEMU when its stderr matches (KVM internal errors pause the VM instead of ending QEMU). */
+  readonly stopOnStderr?: RegExp;
 }
 
 export interface BootOutcome {
@@ -106,7 +108,10 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
       opts.console?.write(s);
       scanner.push(s);
     });
-    child.stderr.on('data', (b: Buffer) => stderr.push(b));
+    child.stderr.on('data', (b: Buffer) => {
+      stderr.push(b);
+      if (opts.stopOnStderr?.test(Buffer.concat(stderr).toString('utf8'))) stop();
+    });
 
     const timeout =
       opts.timeoutMs === undefined
@@ -238,7 +243,10 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const choice = await chooseAccel(opts.accel, async (deadlineMs) => {
     if (opts.verbose) log.write(`tailor: probing KVM: booting ${build.dir} under KVM (deadline ${deadlineMs / 1000} s)\n`);
     const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, accel: 'kvm' });
-    const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true, signal: extras.signal });
+    const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true,
+      signal: extras.signal,
+      stopOnStderr: /KVM internal error|emulation failure/i,
+    });
     // An interrupted probe says nothing about KVM: record no verdict.
     if (o.interrupted) throw new TailorError('interrupted while probing KVM; no verdict recorded', { exitCode: interruptExitCode });
     if (o.appStart) return undefined;
