@@ -18,7 +18,8 @@ import { resolveConfig } from '../src/config/index.ts';
 import { buildImage } from '../src/image/index.ts';
 import { loadBuildFolder } from '../src/run/build-folder.ts';
 import { parseAccel, parsePositiveInt } from '../src/run/run-args.ts';
-import { defaultHypervisor, runImage } from '../src/run/runner.ts';
+import { bootQemu, defaultHypervisor, runImage } from '../src/run/runner.ts';
+import { buildQemuCommand } from '../src/run/qemu.ts';
 import type { Accel } from '../src/run/types.ts';
 import { formatTable } from '../src/cli/table.ts';
 import { cacheDir } from '../src/util/paths.ts';
@@ -61,12 +62,26 @@ async function bootOnce(dir: string, memoryMiB: number, accel: Accel | undefined
   }
 }
 
+/**
+ * One boot at `memoryMiB`, below the 16 MiB floor `tailor run` enforces:
+ * the same QEMU command the runner builds, with only -m changed.
+ */
+async function bootAtMemory(dir: string, memoryMiB: number, accel: Accel, timeoutSeconds: number): Promise<boolean> {
+  const build = loadBuildFolder(dir);
+  const cmd = buildQemuCommand(build.dir, build.record, { hypervisor: defaultHypervisor(build), memoryMiB: 16, cpus: 1, accel });
+  const i = cmd.args.indexOf('-m');
+  const args = [...cmd.args];
+  args[i + 1] = `${memoryMiB}M`;
+  const o = await bootQemu({ ...cmd, args }, { console: null, timeoutMs: timeoutSeconds * 1000 });
+  return o.exitStatus === 0 && !o.timedOut && appLine.test(o.console);
+}
+
 /** Smallest memory (MiB) in (lo, hi] at which the app still runs; hi must work. */
-async function minMemory(dir: string, hi: number, accel: Accel | undefined, timeoutSeconds: number, log: (s: string) => void): Promise<number> {
+async function minMemory(dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void): Promise<number> {
   let lo = 1;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    const ok = (await bootOnce(dir, mid, accel, timeoutSeconds)).ok;
+    const ok = await bootAtMemory(dir, mid, accel, Math.min(timeoutSeconds, 30)); // too little memory panics or stalls: do not wait long
     log(`    -m ${mid}: ${ok ? 'runs' : 'fails'}`);
     if (ok) hi = mid;
     else lo = mid;
@@ -102,7 +117,7 @@ async function benchVariant(variant: string, args: string[], o: { n: number; acc
       if (b.result.hostToAppMs !== undefined) hostRuns.push(Math.round(b.result.hostToAppMs));
       log(`  boot ${i + 1}/${o.n}: ${Math.round(b.result.guestToAppMs)} ms guest to app`);
     }
-    const minMem = o.memory ? await minMemory(dir, 256, o.accel, o.timeout, log) : undefined;
+    const minMem = o.memory ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
     return {
       variant, args, kernel, imageBytes, totalBytes: kernel.bzImage + imageBytes, hypervisor, accel,
       guestToAppMs: { median: median(runs), min: Math.min(...runs), runs },
