@@ -55,6 +55,11 @@ int mount_base(const char *type, const char *target, unsigned long flags, const 
 		return 0;
 	}
 	if (mount(type, target, type, flags, data) < 0) {
+		/* a tiny kernel may leave sysfs out; nothing in the init needs it */
+		if (errno == ENODEV && strcmp(type, "sysfs") == 0) {
+			info("this kernel has no sysfs: /sys left empty");
+			return 0;
+		}
 		error_line("cannot mount %s on %s: %s", type, target, strerror(errno));
 		return -1;
 	}
