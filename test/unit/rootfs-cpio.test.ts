@@ -191,6 +191,17 @@ describe('cpio writer: bad input', () => {
     );
   });
 
+  test('a source that changes size while being written: an error, and no partial image (zstd, a host tool)', async () => {
+    // /proc files stat as 0 bytes but read as more: exactly what a file growing mid-write looks like.
+    const dest = join(out, 'bad.cpio');
+    await assert.rejects(
+      writeCpio({ entries: [{ kind: 'file', path: '/version', mode: 0o644, source: '/proc/version' }] }, dest, 'zstd'),
+      (err: unknown) => err instanceof TailorError && /\/version: its source \/proc\/version changed size/.test(err.message),
+    );
+    const left = (await readdir(out)).filter((f) => f.startsWith('.bad.cpio') || f === 'bad.cpio');
+    assert.deepEqual(left, [], 'nothing is left on disk');
+  });
+
   test('an unknown compression is a usage error listing the choices', async () => {
     await assert.rejects(writeCpio(fx.tree, join(out, 'c.cpio'), 'brotli' as RamfsCompression), (err: unknown) => {
       assert.ok(err instanceof UsageError);
