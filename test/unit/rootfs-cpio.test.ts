@@ -202,6 +202,22 @@ describe('cpio writer: bad input', () => {
     assert.deepEqual(left, [], 'nothing is left on disk');
   });
 
+  test('a missing compressor tool: the apt command to install it, and no partial image', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = join(out, 'no-tools-here');
+    try {
+      await assert.rejects(writeCpio(fx.tree, join(out, 'bad.cpio'), 'lz4'), (err: unknown) => {
+        assert.ok(err instanceof TailorError, String(err));
+        assert.match(err.message, /lz4 is not installed \(needed for fs_compression=lz4\)/);
+        assert.equal(err.hint, 'install it with: apt-get install -y lz4');
+        return true;
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+    assert.deepEqual((await readdir(out)).filter((f) => f.includes('bad.cpio')), []);
+  });
+
   test('an unknown compression is a usage error listing the choices', async () => {
     await assert.rejects(writeCpio(fx.tree, join(out, 'c.cpio'), 'brotli' as RamfsCompression), (err: unknown) => {
       assert.ok(err instanceof UsageError);
