@@ -170,6 +170,8 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       await copyFile(join(buildDir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
       // Boot needs no symbol table: strip it (12 MB → a few MB); System.map and symbols.txt keep the names.
       await exec('strip', ['--strip-all', '-o', join(tmp, 'vmlinux'), join(buildDir, 'vmlinux')]);
+      // The x86-64 layout pads sections to 2 MiB with zeros: punch them out so the file is sparse on disk.
+      await exec('fallocate', ['--dig-holes', join(tmp, 'vmlinux')], { allowFailure: true });
       const sizes = await exec('nm', ['--size-sort', '-S', '--radix=d', join(buildDir, 'vmlinux')], { allowFailure: true });
       await writeFile(join(tmp, 'symbols.txt'), sizes.stdout);
       await copyFile(join(buildDir, '.config'), join(tmp, 'config'));
