@@ -927,6 +927,34 @@ size_t cl_appended_start(const char *text)
 
 void cl_strip_appended(char *text) { text[cl_appended_start(text)] = 0; }
 
+static int hex_value(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int cl_decode_app(char *text)
+{
+	size_t pl = sizeof CL_ENCODED_PREFIX - 1;
+	if (strncmp(text, CL_ENCODED_PREFIX, pl) != 0)
+		return 0;
+	char *out = text;
+	const char *p = text + pl;
+	/* the encoded line is one word: it ends at the first blank (trailing newline of /proc/cmdline) */
+	while (*p && *p != ' ' && *p != '\n' && *p != '\t') {
+		if (*p == '%') {
+			int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			*out++ = (char)(hi * 16 + lo);
+			p += 3;
+		} else {
+			*out++ = *p++;
+		}
+	}
+	*out = 0;
+	return 1;
+}
+
 /* Module names treat '-' and '_' alike. */
 static int same_module_char(char a, char b) { return a == b || ((a == '-' || a == '_') && (b == '-' || b == '_')); }
 

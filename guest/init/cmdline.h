@@ -98,6 +98,16 @@ const char *cl_after_dashdash(const char *kernel_cmdline);
  */
 void cl_strip_appended(char *text);
 
+/*
+ * A runner may pass a long application command line as ONE kernel word
+ * (Linux panics on the 33rd word after " -- "): CL_ENCODED_PREFIX followed
+ * by the line with every byte <= 0x20, '"', '%' and 0x7f written as %XX.
+ * Decodes such a text in place: returns 1 if it was encoded, 0 if not
+ * (text untouched), -1 for a bad %XX escape.
+ */
+#define CL_ENCODED_PREFIX "%:"
+int cl_decode_app(char *text);
+
 /* Where those appended words (and trailing blanks) start in text. */
 size_t cl_appended_start(const char *text);
 

@@ -109,6 +109,10 @@ static void read_kernel_cmdline(char **kernel_words, char **app)
 		error_line("out of memory");
 		finish(1);
 	}
+	if (cl_decode_app(*app) < 0) {
+		error_line("bad %%XX escape in the encoded command line after \" -- \" (%s...)", CL_ENCODED_PREFIX);
+		finish(2);
+	}
 	sprintf(*kernel_words, "%.*s %s", (int)before, kernel, after + cut);
 	free(kernel);
 }
@@ -142,6 +146,9 @@ int main(void)
 	/* parse first: a bad command line stops before any work, and --verbose covers module loading */
 	char *kernel_words, *text;
 	read_kernel_cmdline(&kernel_words, &text);
+	/* an initramfs that only carries the modules for a disk root: mount it, switch, exec its /init */
+	if (switch_root_if_asked(kernel_words) < 0)
+		finish(1);
 	if (!getenv("PATH"))
 		setenv("PATH", DEFAULT_PATH, 1);
 	if (!text)

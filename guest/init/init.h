@@ -26,6 +26,9 @@ int mkdir_parents(const char *path);
 /* kmod.c: loads /etc/tailor/modules, with module parameters from the kernel command-line words */
 int load_modules(const char *list_path, const char *kernel_words);
 
+/* rootswitch.c: with tailor.root= on an initramfs, mount the disk root and exec its /init; 0 when not asked */
+int switch_root_if_asked(const char *kernel_words);
+
 /* sysctl.c */
 int apply_sysctl(const struct cl_sysctl *s);
 

@@ -421,6 +421,27 @@ static void test_helpers(void)
 		snprintf(what, sizeof what, "strip appended %zu", i);
 		check_str(what, buf, strip[i][1]);
 	}
+	/* the runner's one-word encoding of long command lines (src/run/app-cmdline.ts) */
+	static const char *const decode[][3] = {
+		{"%:/hello%20a%20%22b%20c%22%3b%20false\n", "1", "/hello a \"b c\"; false"},
+		{"%:x%25y%0Az virtio_mmio.device=512@0xfeb00e00:12", "1", "x%y\nz"},
+		{"/hello%20a b", "0", "/hello%20a b"},
+		{"%:bad%2", "-1", NULL},
+		{"%:bad%zz", "-1", NULL},
+		{"%:nul%00", "-1", NULL},
+		{"%:", "1", ""},
+	};
+	for (size_t i = 0; i < sizeof decode / sizeof decode[0]; i++) {
+		char buf[256], what[64], rcs[8];
+		snprintf(buf, sizeof buf, "%s", decode[i][0]);
+		int rc = cl_decode_app(buf);
+		snprintf(rcs, sizeof rcs, "%d", rc);
+		snprintf(what, sizeof what, "decode rc %zu", i);
+		check_str(what, rcs, decode[i][1]);
+		snprintf(what, sizeof what, "decode text %zu", i);
+		if (decode[i][2])
+			check_str(what, buf, decode[i][2]);
+	}
 	static const char *const params[][3] = {
 		{"console=ttyS0 virtio_mmio.device=512@0xfeb00e00:12 quiet virtio-mmio.device=512@0xfeb00c00:11", "virtio_mmio",
 		 "device=512@0xfeb00e00:12 device=512@0xfeb00c00:11"},
