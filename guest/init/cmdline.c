@@ -328,6 +328,7 @@ static int next_token(struct parser *ps, struct strvec *env, struct token *t)
 enum opt_id {
 	O_ENV, O_CWD, O_REDIRECT, O_MOUNT_FS, O_TMPFS, O_SYSCTL,
 	O_VERBOSE, O_BOOTCHART, O_NOINIT, O_POWER_OFF_ON_ABORT,
+	O_IP, O_DEFAULTGW, O_NAMESERVER,
 };
 
 static const struct {
@@ -347,11 +348,14 @@ static const struct {
 	{"bootchart", O_BOOTCHART, 0, 0, "--bootchart"},
 	{"noinit", O_NOINIT, 0, 0, "--noinit"},
 	{"power-off-on-abort", O_POWER_OFF_ON_ABORT, 0, 0, "--power-off-on-abort"},
+	{"ip", O_IP, 1, 0, "--ip=IF,ADDR,MASK or --ip=IF,ADDR/PREFIX"},
+	{"defaultgw", O_DEFAULTGW, 1, 0, "--defaultgw=ADDR"},
+	{"nameserver", O_NAMESERVER, 1, 0, "--nameserver=ADDR"},
 };
 
 /* OSv loader options Tailor knows but does not implement: an error, never ignored. */
 static const char *const unsupported[] = {
-	"ip", "defaultgw", "nameserver", "trace", "trace-backtrace", "trace-list", "leak",
+	"trace", "trace-backtrace", "trace-list", "leak",
 	"nomount", "nopivot", "rootfs", "assign-net", "maxnic", "norandom", "noshutdown",
 	"disable_rofs_cache", "import-env", "pass-env", "sampler", "nopci", "console", "delay",
 };
@@ -634,6 +638,15 @@ static int handle_option(struct parser *ps, struct cmd *c, const char *word)
 	case O_BOOTCHART: r->bootchart = 1; break;
 	case O_NOINIT: r->noinit = 1; break;
 	case O_POWER_OFF_ON_ABORT: r->power_off_on_abort = 1; break;
+	case O_IP:
+	case O_DEFAULTGW:
+	case O_NAMESERVER: {
+		char msg[256];
+		int (*set)(struct cl_net *, const char *, char *, size_t) =
+			options[i].id == O_IP ? cl_net_ip : options[i].id == O_DEFAULTGW ? cl_net_gw : cl_net_nameserver;
+		rc = set(&r->net, val, msg, sizeof msg) < 0 ? fail(ps, "%s", msg) : 0;
+		break;
+	}
 	}
 	free(owned);
 	return rc;

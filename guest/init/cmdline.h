@@ -36,6 +36,25 @@ struct cl_sysctl {
 	                  at least value */
 };
 
+/* --ip, --defaultgw, --nameserver (netopts.c), as dotted IPv4 text; applied by net.c. */
+#define CL_MAX_IPS 4
+#define CL_MAX_NAMESERVERS 3
+struct cl_ip {
+	char ifname[16];
+	char addr[16];
+	char mask[16];
+};
+struct cl_net {
+	struct cl_ip ips[CL_MAX_IPS];
+	size_t nips;
+	char defaultgw[16];  /* "" when not given */
+	char nameservers[CL_MAX_NAMESERVERS][16];
+	size_t nnameservers;
+};
+int cl_net_ip(struct cl_net *n, const char *val, char *err, size_t errlen);
+int cl_net_gw(struct cl_net *n, const char *val, char *err, size_t errlen);
+int cl_net_nameserver(struct cl_net *n, const char *val, char *err, size_t errlen);
+
 struct cl_command {
 	char **argv;      /* NULL-terminated */
 	size_t argc;
@@ -56,6 +75,7 @@ struct cl_result {
 	size_t nmounts;
 	struct cl_sysctl *sysctls;
 	size_t nsysctls;
+	struct cl_net net;
 	struct cl_command *cmds;
 	size_t ncmds;
 	char err[512]; /* set when cl_parse fails */

@@ -183,6 +183,9 @@ int main(void)
 		user_mounts_done = i + 1;
 	}
 	phase_end("filesystems", res.bootchart);
+	if (setup_network(&res.net) < 0)
+		finish(1);
+	phase_end("network", res.bootchart);
 	for (size_t i = 0; i < res.nsysctls; i++)
 		if (apply_sysctl(&res.sysctls[i]) < 0)
 			finish(1);

@@ -29,6 +29,9 @@ int load_modules(const char *list_path, const char *kernel_words);
 /* rootswitch.c: with tailor.root= on an initramfs, mount the disk root and exec its /init; 0 when not asked */
 int switch_root_if_asked(const char *kernel_words);
 
+/* net.c: loopback, --ip/--defaultgw/--nameserver, else QEMU user-mode addresses on eth0 */
+int setup_network(const struct cl_net *n);
+
 /* sysctl.c */
 int apply_sysctl(const struct cl_sysctl *s);
 

@@ -44,6 +44,12 @@ static void render(const struct cl_result *r, char *out, size_t n)
 			PUT("#%d%s", r->sysctls[i].field, r->sysctls[i].raise_last ? "^" : "");
 		PUT(") ");
 	}
+	for (size_t i = 0; i < r->net.nips; i++)
+		PUT("ip(%s,%s,%s) ", r->net.ips[i].ifname, r->net.ips[i].addr, r->net.ips[i].mask);
+	if (r->net.defaultgw[0])
+		PUT("gw=%s ", r->net.defaultgw);
+	for (size_t i = 0; i < r->net.nnameservers; i++)
+		PUT("ns=%s ", r->net.nameservers[i]);
 	for (size_t i = 0; i < r->ncmds; i++) {
 		const struct cl_command *c = &r->cmds[i];
 		PUT("{");
@@ -203,9 +209,33 @@ static const struct case_ cases[] = {
 	{"--nosuchopt /a", NULL, "unknown option --nosuchopt", NULL},
 	{"--nosuchopt=3 /a", NULL, "unknown option --nosuchopt", NULL},
 	{"--verbos /a", NULL, "unknown option --verbos (did you mean --verbose?)", NULL},
-	{"--ip=eth0,1.2.3.4,255.0.0.0 /a", NULL, "--ip is not supported", NULL},
-	{"--defaultgw=1.2.3.1 /a", NULL, "--defaultgw is not supported", NULL},
-	{"--nameserver=1.1.1.1 /a", NULL, "--nameserver is not supported", NULL},
+	/* network options (netopts.c): OSv's IF,ADDR,MASK form, CIDR, OSv's "--opt VALUE" form */
+	{"--ip=eth0,1.2.3.4,255.0.0.0 /a", "ip(eth0,1.2.3.4,255.0.0.0) {/a};", NULL, NULL},
+	{"--ip=eth0,192.168.122.10/24 --ip eth1,10.1.0.2/31 /a",
+	 "ip(eth0,192.168.122.10,255.255.255.0) ip(eth1,10.1.0.2,255.255.255.254) {/a};", NULL, NULL},
+	{"--ip=eth0,10.0.0.1/0 /a", "ip(eth0,10.0.0.1,0.0.0.0) {/a};", NULL, NULL},
+	{"--ip=eth0,10.0.0.1/32 /a", "ip(eth0,10.0.0.1,255.255.255.255) {/a};", NULL, NULL},
+	{"--defaultgw=1.2.3.1 /a", "gw=1.2.3.1 {/a};", NULL, NULL},
+	{"--nameserver=1.1.1.1 --nameserver 8.8.8.8 /a", "ns=1.1.1.1 ns=8.8.8.8 {/a};", NULL, NULL},
+	{"--ip=eth0,10.0.2.16,255.255.255.0 --defaultgw=10.0.2.2 --nameserver=10.0.2.3 /a",
+	 "ip(eth0,10.0.2.16,255.255.255.0) gw=10.0.2.2 ns=10.0.2.3 {/a};", NULL, NULL},
+	{"--ip=eth0,1.2.3.4 /a", NULL, "--ip=eth0,1.2.3.4: expected --ip=IF,ADDR,MASK", NULL},
+	{"--ip=eth0 /a", NULL, "--ip=eth0: expected", NULL},
+	{"--ip=,1.2.3.4/8 /a", NULL, "--ip=,1.2.3.4/8: expected", NULL},
+	{"--ip=eth0,1.2.3/8 /a", NULL, "expected --ip=IF,ADDR,MASK", NULL},
+	{"--ip=eth0,1.2.3.4/33 /a", NULL, "expected --ip=IF,ADDR,MASK", NULL},
+	{"--ip=eth0,1.2.3.4/ /a", NULL, "expected --ip=IF,ADDR,MASK", NULL},
+	{"--ip=eth0,1.2.3.4/8x /a", NULL, "expected --ip=IF,ADDR,MASK", NULL},
+	{"--ip=eth0,1.2.3.4,255.0.255.0 /a", NULL, "netmask 255.0.255.0 is not contiguous", NULL},
+	{"--ip=eth0,1.2.3.4,255.255.255.0.1 /a", NULL, "expected --ip=IF,ADDR,MASK", NULL},
+	{"--ip=averyveryverylongname0,1.2.3.4/8 /a", NULL, "interface name longer than 15", NULL},
+	{"--ip=eth0,1.2.3.4/8 --ip=eth0,1.2.3.5/8 /a", NULL, "interface eth0 given twice", NULL},
+	{"--ip=a,1.1.1.1/8 --ip=b,1.1.1.1/8 --ip=c,1.1.1.1/8 --ip=d,1.1.1.1/8 --ip=e,1.1.1.1/8 /a", NULL, "at most 4 interfaces", NULL},
+	{"--defaultgw=gateway /a", NULL, "--defaultgw=gateway: expected an IPv4 address", NULL},
+	{"--defaultgw= /a", NULL, "--defaultgw needs a value", NULL},
+	{"--nameserver=::1 /a", NULL, "--nameserver=::1: expected an IPv4 address", NULL},
+	{"--nameserver=1.1.1.1 --nameserver=1.1.1.2 --nameserver=1.1.1.3 --nameserver=1.1.1.4 /a", NULL, "--nameserver: at most 3", NULL},
+	{"/a ; --ip=eth0,1.2.3.4/8 /b", NULL, "--ip applies to the whole VM", NULL},
 	{"--trace=* /a", NULL, "--trace is not supported", NULL},
 	{"/a; --verbose /b", NULL, "--verbose applies to the whole VM", NULL},
 	{"/a; --nosuch /b", NULL, "unknown option --nosuch", NULL},

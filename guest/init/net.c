@@ -1,0 +1,177 @@
+/*
+ * The guest network: loopback always up; each --ip interface configured
+ * (address, netmask, up), --defaultgw as the default route, --nameserver
+ * into /etc/resolv.conf. With no --ip and an eth0 present, eth0 gets QEMU
+ * user-mode networking's fixed plan (10.0.2.15/24, gateway 10.0.2.2,
+ * DNS 10.0.2.3): that is what `tailor run` gives by default, it costs no
+ * DHCP round trips at boot, and tap users say --ip. Plain ioctls, no netlink.
+ */
+#include "init.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* QEMU user-mode networking (slirp) defaults */
+static const struct cl_ip usernet_ip = {"eth0", "10.0.2.15", "255.255.255.0"};
+static const char usernet_gw[] = "10.0.2.2";
+
+static void set_sin(struct sockaddr *sa, const char *dotted)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+	memset(sin, 0, sizeof *sin);
+	sin->sin_family = AF_INET;
+	inet_pton(AF_INET, dotted, &sin->sin_addr);
+}
+
+/* An interface appears when its driver probes, which may trail the module load a little. */
+static int wait_for_interface(const char *ifname, int ms)
+{
+	for (int waited = 0;; waited += 10) {
+		if (if_nametoindex(ifname) != 0)
+			return 0;
+		if (waited >= ms)
+			return -1;
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int link_up(int s, const char *ifname)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static int configure(int s, const struct cl_ip *ip)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ip->ifname);
+	set_sin(&ifr.ifr_addr, ip->addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0) {
+		error_line("--ip %s: cannot set address %s: %s", ip->ifname, ip->addr, strerror(errno));
+		return -1;
+	}
+	set_sin(&ifr.ifr_netmask, ip->mask);
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0) {
+		error_line("--ip %s: cannot set netmask %s: %s", ip->ifname, ip->mask, strerror(errno));
+		return -1;
+	}
+	if (link_up(s, ip->ifname) < 0) {
+		error_line("--ip %s: cannot bring the interface up: %s", ip->ifname, strerror(errno));
+		return -1;
+	}
+	info("network: %s %s netmask %s", ip->ifname, ip->addr, ip->mask);
+	return 0;
+}
+
+static int default_route(int s, const char *gw)
+{
+	struct rtentry rt;
+	memset(&rt, 0, sizeof rt);
+	set_sin(&rt.rt_dst, "0.0.0.0");
+	set_sin(&rt.rt_genmask, "0.0.0.0");
+	set_sin(&rt.rt_gateway, gw);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (ioctl(s, SIOCADDRT, &rt) < 0 && errno != EEXIST) {
+		error_line("--defaultgw=%s: cannot add the default route: %s%s", gw, strerror(errno),
+		           errno == ENETUNREACH ? " (no --ip interface is on the gateway's network)" : "");
+		return -1;
+	}
+	info("network: default route via %s", gw);
+	return 0;
+}
+
+/*
+ * /etc/resolv.conf from --nameserver: written beside and renamed; on a
+ * read-only root the file goes to /tmp and is bind-mounted over the image's
+ * /etc/resolv.conf (which must exist: the host-closure files bring one).
+ */
+static int write_resolv_conf(const struct cl_net *n)
+{
+	char text[256] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < n->nnameservers; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "nameserver %s\n", n->nameservers[i]);
+	const char *tmp = "/etc/.resolv.conf.tailor";
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		int ok = write(fd, text, len) == (ssize_t)len;
+		close(fd);
+		if (ok && rename(tmp, "/etc/resolv.conf") == 0)
+			return 0;
+		unlink(tmp);
+	} else if (errno == EROFS || errno == EACCES) {
+		const char *side = "/tmp/.tailor-resolv.conf";
+		fd = open(side, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len;
+		if (fd >= 0)
+			close(fd);
+		if (ok && mount(side, "/etc/resolv.conf", NULL, MS_BIND, NULL) == 0)
+			return 0;
+		error_line("--nameserver: the root is read-only and /etc/resolv.conf cannot be covered (%s); "
+		           "put an /etc/resolv.conf in the image", strerror(errno));
+		return -1;
+	}
+	error_line("--nameserver: cannot write /etc/resolv.conf: %s", strerror(errno));
+	return -1;
+}
+
+int setup_network(const struct cl_net *n)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0) {
+		/* a kernel without IPv4: fine unless the command line asks for the network */
+		if (n->nips || n->defaultgw[0] || n->nnameservers) {
+			error_line("network options given but this kernel has no IPv4 networking: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	int rc = 0;
+	if (if_nametoindex("lo") != 0 && link_up(s, "lo") < 0) {
+		error_line("cannot bring up lo: %s", strerror(errno));
+		rc = -1;
+	}
+	const char *gw = n->defaultgw[0] ? n->defaultgw : NULL;
+	for (size_t i = 0; rc == 0 && i < n->nips; i++) {
+		if (wait_for_interface(n->ips[i].ifname, 5000) < 0) {
+			error_line("--ip: no network interface %s (after 5 s); the image needs a network driver "
+			           "(a module with `kernel: [net]`) and the VM a network device", n->ips[i].ifname);
+			rc = -1;
+		} else {
+			rc = configure(s, &n->ips[i]);
+		}
+	}
+	/* no --ip: QEMU user-mode networking's addresses on eth0, if there is one */
+	struct stat st;
+	int driver = stat("/sys/bus/virtio/drivers/virtio_net", &st) == 0;
+	if (rc == 0 && n->nips == 0 && wait_for_interface("eth0", driver ? 1000 : 0) == 0) {
+		rc = configure(s, &usernet_ip);
+		if (!gw)
+			gw = usernet_gw;
+	}
+	if (rc == 0 && gw)
+		rc = default_route(s, gw);
+	close(s);
+	if (rc == 0 && n->nnameservers)
+		rc = write_resolv_conf(n);
+	return rc;
+}
