@@ -214,15 +214,49 @@ static int ep_date(struct buf *b)
 	return 200;
 }
 
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/*
+ * A long application part travels as one %XX-encoded word, ` -- %:...`
+ * (docs/guest-protocol.md): decode that word in place, so /os/cmdline shows
+ * the command line as given and the token search below sees it as given.
+ */
+static size_t decode_app_word(char *s, size_t n)
+{
+	char *sep = memmem(s, n, " -- %:", 6);
+	if (!sep)
+		return n;
+	size_t i = (size_t)(sep - s) + 6, o = (size_t)(sep - s) + 4;
+	for (; i < n && s[i] != ' '; o++) {
+		int hi = -1, lo = -1;
+		if (s[i] == '%' && i + 2 < n) {
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
+		}
+		if (hi >= 0 && lo >= 0) {
+			s[o] = (char)(hi << 4 | lo);
+			i += 3;
+		} else
+			s[o] = s[i++];
+	}
+	memmove(s + o, s + i, n - i); /* words after it (QEMU microvm appends some) stay as they are */
+	return o + (n - i);
+}
+
+static const char *cmdline_file = "/proc/cmdline"; /* --test-cmdline-file: host tests give their own */
+
 /* The kernel command line, with API tokens replaced: this path is read-only and unauthenticated. */
 static int ep_cmdline(struct buf *b)
 {
 	static const char *secret_prefixes[] = {"TAILOR_API_TOKEN=", "--api-token=", "--api-token "};
 	static char s[4096], r[sizeof s + 64];
-	ssize_t got = read_small_file("/proc/cmdline", s, sizeof s);
+	ssize_t got = read_small_file(cmdline_file, s, sizeof s);
 	if (got < 0)
-		return fail(b, "/proc/cmdline");
-	size_t n = (size_t)got, o = 0, i = 0;
+		return fail(b, cmdline_file);
+	size_t n = decode_app_word(s, (size_t)got), o = 0, i = 0;
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
 		n--;
 	while (i < n && o < sizeof r - 16) {
@@ -687,7 +721,7 @@ static void conn_read(struct conn *c)
 
 static const char usage[] =
 	"usage: httpserver [--port N] [--bind ADDR] [--request-timeout-ms MS] [--allow-mutations]"
-	" [--api-token TOKEN | --api-token-file PATH] [--test-no-poweroff]\n"
+	" [--api-token TOKEN | --api-token-file PATH] [--test-no-poweroff] [--test-cmdline-file PATH]\n"
 	"       (the token may also come from the environment variable TAILOR_API_TOKEN,"
 	" else from " DEFAULT_TOKEN_FILE ")\n";
 
@@ -752,6 +786,8 @@ int main(int argc, char **argv)
 			allow_mutations = 1;
 		else if (OPT("--test-no-poweroff") && !val)
 			test_no_poweroff = 1;
+		else if (OPT("--test-cmdline-file"))
+			cmdline_file = VALUE();
 		else if (OPT("--help") && !val) {
 			fputs(usage, stdout);
 			return 0;

@@ -11,6 +11,7 @@ import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/util/paths.ts';
 import { exec, hasCommand } from '../../src/util/exec.ts';
+import { encodeAppCmdline } from '../../src/run/app-cmdline.ts';
 import { exchange, json, request, type RawResponse } from './httpserver-http.ts';
 
 const sourceDir = join(repoRoot, 'guest', 'httpserver');
@@ -341,6 +342,36 @@ test('token sources: --api-token beats the environment; a token file may end in 
   const shown = json(await request(c.port, 'GET', '/os/cmdline')) as string;
   assert.ok(!shown.includes(word), `token ${word} shown in ${shown}`);
   assert.equal(shown, cmdline.split(word).join('<redacted>'));
+});
+
+test('/os/cmdline: the %XX-encoded application word is shown decoded, and tokens are hidden in every form', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const dir = await mkdtemp(join(tmpdir(), 'tailor-httpserver-cmdline-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, 'cmdline');
+  const s = await startServer(t, ['--api-token', 'own-tok-99', '--test-cmdline-file', file]);
+  const kernel = 'console=ttyS0 quiet reboot=t rdinit=/init';
+  const shown = async (content: string | Buffer) => {
+    await writeFile(file, content);
+    return json(await request(s.port, 'GET', '/os/cmdline')) as string;
+  };
+  const app = `--env=TAILOR_API_TOKEN=abc123 --env=GREETING="50% off" /httpserver --port 8000 &! /hello; /app --password own-tok-99`;
+  const expected = `${kernel} -- --env=TAILOR_API_TOKEN=<redacted> --env=GREETING="50% off" /httpserver --port 8000 &! /hello; /app --password <redacted>`;
+  // plain, as the kernel has it
+  assert.equal(await shown(`${kernel} -- ${app}\n`), expected);
+  // one word, encoded the way the run stage encodes long lines, with QEMU microvm's words appended after it
+  const encoded = encodeAppCmdline(app);
+  assert.ok(encoded.startsWith('%:') && !encoded.includes(' ') && encoded.includes('%25'), encoded);
+  const microvm = 'virtio_mmio.device=512@0xfeb00e00:12';
+  assert.equal(await shown(`${kernel} -- ${encoded} ${microvm}\n`), `${expected} ${microvm}`);
+  assert.equal(await shown(`${kernel} -- ${encoded}\n`), expected);
+  // the other flag spellings
+  assert.equal(await shown('-- /httpserver --api-token s3cret --port 1\n'), '-- /httpserver --api-token <redacted> --port 1');
+  assert.equal(await shown('-- /httpserver --api-token=s3cret\n'), '-- /httpserver --api-token=<redacted>');
+  assert.equal(await shown(`-- --env='TAILOR_API_TOKEN=q1' /x\n`), `-- --env='TAILOR_API_TOKEN=<redacted>' /x`);
+  // broken escapes stay literal; bytes that are not UTF-8 still give valid JSON
+  assert.equal(await shown('a -- %:x%zzy%4\n'), 'a -- x%zzy%4');
+  assert.equal(await shown(Buffer.from([0x61, 0x20, 0xff, 0xc3, 0x28, 0x0a])), 'a \ufffd\ufffd(');
 });
 
 test('bad command-line arguments exit 2 with a message naming the argument', async (t) => {
