@@ -9,6 +9,7 @@ import { register as options } from './options.ts';
 import { register as run } from './run.ts';
 import { register as doctor } from './doctor.ts';
 import { register as hostFiles } from './host-files.ts';
+import { register as size } from './size.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
@@ -24,4 +25,5 @@ export const commands: RegisterCommand[] = [
   doctor,
   hostFiles,
   demo,
+  size,
 ];
