@@ -21,10 +21,23 @@ const rootWords: Record<string, readonly string[]> = {
   btrfs: ['root=/dev/vda', 'rw', 'rootfstype=btrfs', 'init=/init'],
 };
 
-export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?: string }): string[] {
-  const words = [...baseWords, ...(rootWords[fs] ?? [])];
-  if (fs === 'btrfs' && opts.btrfsCompression && opts.btrfsCompression !== 'none') {
-    words.push(`rootflags=compress=${opts.btrfsCompression}`);
+/** fs=virtiofs boots from an initramfs too; the share is mounted at run time (tailor run --share). */
+const stubRootType: Record<string, string> = { rofs: 'erofs', ext4: 'ext4', btrfs: 'btrfs' };
+
+/**
+ * stubInitrd: the drivers are modules (stock kernel), so the root disk is
+ * mounted by the init from a small initramfs: tailor.root= words instead of
+ * root= (docs/guest-protocol.md, "Disk roots").
+ */
+export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?: string; stubInitrd?: boolean }): string[] {
+  const compress = fs === 'btrfs' && opts.btrfsCompression && opts.btrfsCompression !== 'none' ? `compress=${opts.btrfsCompression}` : undefined;
+  const words = [...baseWords];
+  if (opts.stubInitrd && stubRootType[fs]) {
+    words.push('rdinit=/init', 'tailor.root=/dev/vda', `tailor.rootfstype=${stubRootType[fs]}`, fs === 'rofs' ? 'ro' : 'rw');
+    if (compress) words.push(`tailor.rootflags=${compress}`);
+  } else {
+    words.push(...(rootWords[fs] ?? rootWords.ramfs!));
+    if (compress) words.push(`rootflags=${compress}`);
   }
   if (!opts.pci) words.push('pci=off');
   return words;
@@ -36,5 +49,6 @@ export const rootfsNeeds: Readonly<Record<string, readonly string[]>> = {
   rofs: ['block', 'virtio-blk', 'erofs'],
   ext4: ['block', 'virtio-blk', 'ext4'],
   btrfs: ['block', 'virtio-blk', 'btrfs'],
-  virtiofs: ['virtiofs', '9p'],
+  // shares are 9p (virtio-9p) for now: QEMU's virtiofsd needs shared guest memory and a daemon per share
+  virtiofs: ['9p'],
 };

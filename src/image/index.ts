@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { BuildConfig } from '../config/types.ts';
 import { UsageError } from '../errors.ts';
@@ -22,6 +22,7 @@ import { addHostFiles } from './host-files.ts';
 import { buildGuestInit } from './guest-init.ts';
 import { kernelWords, rootfsNeeds } from './boot-args.ts';
 import { runModuleBuilds } from './module-build.ts';
+import { needsStubInitrd, splitForStub } from './stub-initrd.ts';
 import type { ArtifactRecord, BuildRecord } from './types.ts';
 
 export interface BuildResult {
@@ -45,9 +46,8 @@ export function buildName(config: BuildConfig): string {
 export async function buildImage(config: BuildConfig, progress: Progress = () => {}): Promise<BuildResult> {
   const o = config.options;
   const fs = String(o.fs);
-  if (fs === 'virtiofs') {
-    throw new UsageError('fs=virtiofs (a host share as the root) is not built yet', 'use fs=ramfs, rofs, ext4 or btrfs');
-  }
+  // fs=virtiofs: an initramfs image whose kernel can mount host shares (9p); the share itself is given at run time.
+  const rootKind = fs === 'virtiofs' ? 'ramfs' : fs;
   const buildRoot = join(config.cwd, 'build');
   const name = buildName(config);
   const finalDir = join(buildRoot, name);
@@ -83,19 +83,28 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       scratchDir: tmpDir,
     });
 
-    progress(`writing the ${fs} root filesystem`);
-    const rootFile = fs === 'ramfs' ? 'initrd.img' : `root.${fs === 'rofs' ? 'erofs' : fs}`;
-    const compression = chooseCompression(fs, String(o.fs_compression), kernel);
-    const root = await writeRootfs(tree, join(tmpDir, rootFile), {
-      fs: fs as 'ramfs' | 'rofs' | 'ext4' | 'btrfs',
+    progress(`writing the ${rootKind} root filesystem`);
+    const rootFile = rootKind === 'ramfs' ? 'initrd.img' : `root.${rootKind === 'rofs' ? 'erofs' : rootKind}`;
+    const compression = chooseCompression(rootKind, String(o.fs_compression), kernel);
+    const stubbed = needsStubInitrd(rootKind, kernel);
+    const parts = stubbed ? splitForStub(tree, kernel) : { root: tree, stub: undefined };
+    const root = await writeRootfs(parts.root, join(tmpDir, rootFile), {
+      fs: rootKind as 'ramfs' | 'rofs' | 'ext4' | 'btrfs',
       compression,
       sizeMiB: Number(o.fs_size_mb) || undefined,
       seed: config.hash,
     });
+    const stub = parts.stub
+      ? await writeRootfs(parts.stub, join(tmpDir, 'initrd.img'), { fs: 'ramfs', compression: 'gzip', seed: config.hash })
+      : undefined;
 
     const bzImage = await placeFile(kernel.bzImage, join(tmpDir, 'bzImage'));
     const vmlinux = kernel.vmlinux ? await placeFile(kernel.vmlinux, join(tmpDir, 'vmlinux')) : undefined;
-    const kernelCmdline = kernelWords(fs, { pci: kernel.hasPci, btrfsCompression: fs === 'btrfs' ? compression : undefined }).join(' ');
+    const kernelCmdline = kernelWords(rootKind, {
+      pci: kernel.hasPci,
+      btrfsCompression: fs === 'btrfs' ? compression : undefined,
+      stubInitrd: stubbed,
+    }).join(' ');
     await writeFile(join(tmpDir, 'cmdline'), `${kernelCmdline} -- ${appCmdline}\n`);
     await writeFile(join(tmpDir, 'usr.manifest'), manifestText(plan, tree));
 
@@ -116,10 +125,14 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
         hasVirtioMmio: kernel.hasVirtioMmio,
         hasPci: kernel.hasPci,
         hasAcpi: kernel.hasAcpi,
+        virtioMmioCmdline: await mmioCmdlineDevices(kernel),
       },
-      ...(fs === 'ramfs'
+      ...(rootKind === 'ramfs'
         ? { initrd: { ...rootRecord, compression } }
-        : { rootDisk: { ...rootRecord, fs, readOnly: root.readOnly } }),
+        : { rootDisk: { ...rootRecord, fs: rootKind, readOnly: root.readOnly } }),
+      ...(stub ? { initrd: { file: 'initrd.img', bytes: stub.bytes, sha256: stub.sha256, compression: 'gzip' } } : {}),
+      kernelNeeds: needs,
+      ...(needs.includes('9p') ? { hostShares: '9p' as const } : {}),
       kernelCmdline,
       appCmdline,
       builtAt: new Date().toISOString(),
@@ -152,6 +165,12 @@ function chooseCompression(fs: string, requested: string, kernel: KernelArtifact
   if (fs === 'rofs') return requested === 'auto' ? 'lz4hc' : requested;
   if (fs === 'btrfs') return requested === 'auto' ? 'zstd' : requested;
   return 'none';
+}
+
+/** Whether the kernel reads virtio_mmio.device= words (else microvm must use ACPI for its devices); from its .config. */
+async function mmioCmdlineDevices(kernel: KernelArtifact): Promise<boolean> {
+  const { parseKernelConfig } = await import('../kernel/stock.ts');
+  return parseKernelConfig(await readFile(kernel.config, 'utf8')).get('VIRTIO_MMIO_CMDLINE_DEVICES') === 'y';
 }
 
 /** Hard-link a cached kernel file into the build when on the same file system (no copy), else copy. */

@@ -27,11 +27,21 @@ export interface BuildRecord {
     readonly hasVirtioMmio: boolean;
     readonly hasPci: boolean;
     readonly hasAcpi: boolean;
+    /**
+     * The kernel takes virtio-mmio devices from `virtio_mmio.device=` words
+     * (CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES=y), as microvm with acpi=off gives them.
+     * false (Debian's kernel): microvm must describe its devices in ACPI. Absent: true.
+     */
+    readonly virtioMmioCmdline?: boolean;
   };
   /** fs=ramfs: the initramfs. */
   readonly initrd?: ArtifactRecord & { readonly compression: string };
   /** Disk-backed roots (rofs/ext4/btrfs): the root disk, first virtio-blk device. */
   readonly rootDisk?: ArtifactRecord & { readonly fs: string; readonly readOnly: boolean };
+  /** Kernel feature names the image asked for (modules and filesystem); `tailor run` gives a network device when they include net. */
+  readonly kernelNeeds?: readonly string[];
+  /** Set when the kernel can mount 9p host shares (modules loaded at boot, or built in): `tailor run --share`. */
+  readonly hostShares?: '9p';
   /** Kernel command line before `--` (console, root=, quiet ...). */
   readonly kernelCmdline: string;
   /** The application command line (OSv grammar) the init runs when `-e` is not given. */

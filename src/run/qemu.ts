@@ -2,10 +2,13 @@
  * The QEMU command line for a build folder: a pure function of the build
  * record and the run options, so `--dry-run` prints exactly what `run` spawns.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import type { Accel, Hypervisor } from './types.ts';
+import { appCmdlineWord } from './app-cmdline.ts';
+import { shareMountOptions, storageArgs, type StorageRequest } from './devices.ts';
 
 export const qemuBinary = 'qemu-system-x86_64';
 
@@ -22,6 +25,16 @@ export interface QemuPlan {
   readonly execute?: string;
   /** Force the bzImage even when a PVH vmlinux exists (for comparisons); default: the vmlinux. */
   readonly kernelForm?: 'pvh-vmlinux' | 'bzImage';
+  /** Extra disks, a replacement root disk, NVMe, host shares (src/run/devices.ts). */
+  readonly storage?: StorageRequest;
+  /** Extra kernel words before ` -- ` (e.g. initcall_debug for `tailor bootchart`). */
+  readonly kernelWords?: readonly string[];
+}
+
+/** Whether the VM gets any virtio device (root disk, extra disks, shares): they need a transport. */
+function hasVirtioDevices(record: BuildRecord, plan: QemuPlan): boolean {
+  const s = plan.storage;
+  return !!(record.rootDisk || s?.diskImage || s?.extraDisks?.length || s?.shares?.length);
 }
 
 export interface QemuCommand {
@@ -42,10 +55,41 @@ export interface QemuCommand {
  */
 export function kernelCommandLine(record: BuildRecord, plan: QemuPlan): string {
   let words = record.kernelCmdline.split(/\s+/).filter((w) => w !== '');
+  // With ACPI under TCG, PIT calibration of the TSC can stall the boot: give the rate (FIELD-NOTES.md).
+  if (microvmNeedsAcpi(record, plan) && plan.accel === 'tcg') words.push(`tsc_early_khz=${hostTscKhz()}`);
   if (plan.hypervisor === 'qemu_microvm' && !words.includes('pci=off')) words.push('pci=off');
-  if (plan.hypervisor === 'qemu' && record.rootDisk) words = words.filter((w) => w !== 'pci=off');
-  const app = plan.execute ?? record.appCmdline;
-  return app.trim() === '' ? words.join(' ') : `${words.join(' ')} -- ${app}`;
+  for (const w of plan.kernelWords ?? []) if (!words.includes(w)) words.push(w);
+  if (plan.hypervisor === 'qemu' && (hasVirtioDevices(record, plan) || plan.storage?.nvmeImage)) words = words.filter((w) => w !== 'pci=off');
+  const mounts = shareMountOptions(plan.storage?.shares);
+  let app = plan.execute ?? record.appCmdline;
+  if (mounts) app = `${mounts}${app.trim() === '' ? '--noinit' : app}`;
+  // A long line goes as one encoded word (Linux panics on the 33rd word after " -- ").
+  return app.trim() === '' ? words.join(' ') : `${words.join(' ')} -- ${appCmdlineWord(app)}`;
+}
+
+/**
+ * microvm tells the kernel about its virtio-mmio devices either by appending
+ * virtio_mmio.device= words (acpi=off) or in ACPI tables. A kernel without
+ * VIRTIO_MMIO_CMDLINE_DEVICES (Debian's) ignores the words, so it needs ACPI
+ * (measured: PVH vmlinux + acpi=on boots under TCG with tsc_early_khz).
+ */
+export function microvmNeedsAcpi(record: BuildRecord, plan: QemuPlan): boolean {
+  return plan.hypervisor === 'qemu_microvm' && record.kernel.virtioMmioCmdline === false && hasVirtioDevices(record, plan);
+}
+
+let tscKhz: number | undefined;
+/** The host's TSC rate in kHz (/proc/cpuinfo "cpu MHz"; TCG guests read the host TSC); 2.6 GHz if unknown. */
+function hostTscKhz(): number {
+  if (tscKhz === undefined) {
+    let mhz = NaN;
+    try {
+      mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]);
+    } catch {
+      /* not Linux: use the default */
+    }
+    tscKhz = Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : 2600000;
+  }
+  return tscKhz;
 }
 
 /** Checks the combination before anything is spawned; every failure names the fix. */
@@ -56,13 +100,19 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
   if (!Number.isInteger(plan.cpus) || plan.cpus < 1 || plan.cpus > 255) {
     throw new UsageError(`cpus ${plan.cpus} is out of range`, 'give 1..255, e.g. -c 2');
   }
-  if (record.rootDisk && plan.hypervisor === 'qemu_microvm' && !record.kernel.hasVirtioMmio) {
+  if (plan.storage?.shares?.length && record.hostShares !== '9p') {
+    throw new UsageError(
+      `build ${record.name}: its kernel cannot mount 9p host shares, so --share has nothing to mount them with`,
+      'rebuild with fs=virtiofs (it adds the 9p modules or kernel options)',
+    );
+  }
+  if (hasVirtioDevices(record, plan) && plan.hypervisor === 'qemu_microvm' && !record.kernel.hasVirtioMmio) {
     throw new UsageError(
       `build ${record.name}: its kernel has no virtio-mmio, so its root disk cannot be attached on qemu_microvm`,
       'run it with -p qemu (virtio-pci), or rebuild with conf_drivers_profile=microvm (or conf_drivers_mmio=1)',
     );
   }
-  if (record.rootDisk && plan.hypervisor === 'qemu' && !record.kernel.hasPci) {
+  if ((hasVirtioDevices(record, plan) || plan.storage?.nvmeImage) && plan.hypervisor === 'qemu' && !record.kernel.hasPci) {
     throw new UsageError(
       `build ${record.name}: its kernel has no PCI/virtio-pci, so its root disk cannot be attached on qemu (q35)`,
       'run it with -p qemu_microvm, or rebuild with conf_drivers_profile=virtio-pci (or conf_drivers_pci=1)',
@@ -77,10 +127,10 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
  * machine: pc was no faster here (TCG, PVH vmlinux, to QEMU exit, 3 boots each:
  * q35 4536/5228/6648 ms, pc 4689/4829/5866 ms; within the noise).
  */
-function machineArgs(plan: QemuPlan): string[] {
+function machineArgs(record: BuildRecord, plan: QemuPlan): string[] {
   if (plan.hypervisor === 'qemu_microvm') {
     const legacy = plan.accel === 'kvm' ? ',pit=off,pic=off,rtc=off' : '';
-    return ['-M', `microvm,x-option-roms=off,isa-serial=on,acpi=off${legacy}`];
+    return ['-M', `microvm,x-option-roms=off,isa-serial=on,acpi=${microvmNeedsAcpi(record, plan) ? 'on' : 'off'}${legacy}`];
   }
   return ['-M', 'q35'];
 }
@@ -98,7 +148,7 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
   const kernelForm = usePvh ? 'pvh-vmlinux' : 'bzImage';
   const cmdline = kernelCommandLine(record, plan);
   const args = [
-    ...machineArgs(plan),
+    ...machineArgs(record, plan),
     ...cpuArgs(plan.accel),
     '-m', `${plan.memoryMiB}M`,
     '-smp', String(plan.cpus),
@@ -107,11 +157,8 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
     '-kernel', join(buildDir, kernel.file),
   ];
   if (record.initrd) args.push('-initrd', join(buildDir, record.initrd.file));
-  if (record.rootDisk) {
-    const ro = record.rootDisk.readOnly ? 'on' : 'off';
-    args.push('-drive', `id=root,file=${join(buildDir, record.rootDisk.file)},if=none,format=raw,readonly=${ro}`);
-    args.push('-device', plan.hypervisor === 'qemu_microvm' ? 'virtio-blk-device,drive=root' : 'virtio-blk-pci,drive=root');
-  }
+  const root = record.rootDisk ? { file: join(buildDir, record.rootDisk.file), readOnly: record.rootDisk.readOnly } : undefined;
+  args.push(...storageArgs(plan.hypervisor, root, plan.storage ?? {}));
   args.push('-append', cmdline);
   return { binary: qemuBinary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline };
 }

@@ -11,6 +11,7 @@ import { firecrackerBinary, firecrackerConfig } from './firecracker.ts';
 import { chooseAccel } from './kvm-probe.ts';
 import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
 import type { Accel, RunOptions, RunResult } from './types.ts';
+import type { StorageRequest } from './devices.ts';
 
 export interface BootOptions {
   /** Where the guest console goes; null = nowhere (still captured). */
@@ -168,9 +169,12 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
 }
 
 /** Default hypervisor: microvm (fastest) unless the image's root disk needs PCI because its kernel lacks virtio-mmio. */
-export function defaultHypervisor(build: BuildFolder): 'qemu' | 'qemu_microvm' {
+export function defaultHypervisor(build: BuildFolder, storage?: StorageRequest): 'qemu' | 'qemu_microvm' {
   const k = build.record.kernel;
-  return build.record.rootDisk && !k.hasVirtioMmio && k.hasPci ? 'qemu' : 'qemu_microvm';
+  // NVMe exists only on PCI
+  if (storage?.nvmeImage) return 'qemu';
+  const devices = build.record.rootDisk || storage?.diskImage || storage?.extraDisks?.length || storage?.shares?.length;
+  return devices && !k.hasVirtioMmio && k.hasPci ? 'qemu' : 'qemu_microvm';
 }
 
 function round(ms: number): number {
@@ -227,7 +231,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
       { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU); --dry-run prints the Firecracker configuration' },
     );
   }
-  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute };
+  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage: opts.storage, kernelWords: opts.kernelWords };
 
   let accel: Accel;
   if (opts.dryRun) {

@@ -1,3 +1,4 @@
+import type { StorageRequest } from './devices.ts';
 export type Hypervisor = 'qemu' | 'qemu_microvm' | 'firecracker';
 export type Accel = 'kvm' | 'tcg';
 
@@ -13,6 +14,10 @@ export interface RunOptions {
   readonly timeoutSeconds?: number;
   readonly dryRun: boolean;
   readonly verbose: boolean;
+  /** Disks and host shares beyond the build's own (--disk-image, --second-disk-image, --nvme-image, --share). */
+  readonly storage?: StorageRequest;
+  /** Extra kernel words before ` -- ` (e.g. initcall_debug for `tailor bootchart`). */
+  readonly kernelWords?: readonly string[];
   /** Copy the guest console to this stream (default: process.stdout). */
   readonly console?: NodeJS.WritableStream;
 }

@@ -18,7 +18,14 @@ interface RunFlags {
   timeout?: string;
   dryRun?: boolean;
   verbose?: boolean;
+  diskImage?: string;
+  secondDiskImage: string[];
+  nvmeImage?: string;
+  nvmeQueues?: string;
+  share: string[];
 }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function register(program: Command): void {
   program
@@ -32,6 +39,11 @@ export function register(program: Command): void {
     .option('--accel <kvm|tcg>', 'force an accelerator (default: KVM when the probe passed, else TCG)')
     .option('--timeout <seconds>', 'stop QEMU after this long')
     .option('--dry-run', 'print the QEMU command instead of running it')
+    .option('--disk-image <file>', "root disk instead of the build's own (raw image; /dev/vda)")
+    .option('--second-disk-image <file>', 'extra virtio-blk disk, /dev/vdb (OSv /dev/vblk1); repeat for vdc, vdd ...', collect, [])
+    .option('--nvme-image <file>', 'NVMe disk, /dev/nvme0n1 (needs PCI: -p qemu)')
+    .option('--nvme-queues <n>', 'NVMe I/O queue pairs', '1')
+    .option('--share <hostdir:tag[:guestpath]>', 'host folder over virtio-9p; with GUESTPATH the init mounts it there (the build needs fs=virtiofs, or 9p in its kernel)', collect, [])
     .action(async (buildArg: string | undefined, _flags: RunFlags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<RunFlags>();
       const memoryMiB = parseMemoryMiB(flags.memsize);
@@ -41,8 +53,16 @@ export function register(program: Command): void {
       // Loaded on use: other commands do not pay for the runner.
       const { resolveBuildDir, loadBuildFolder, runImage, summaryLine, defaultHypervisor } = await import('../../run/index.ts');
       const buildDir = resolveBuildDir(buildArg);
+      const { parseShare } = await import('../../run/devices.ts');
+      const storage = {
+        diskImage: flags.diskImage,
+        extraDisks: flags.secondDiskImage,
+        nvmeImage: flags.nvmeImage,
+        nvmeQueues: flags.nvmeQueues === undefined ? undefined : parsePositiveInt('--nvme-queues', flags.nvmeQueues),
+        shares: flags.share.map((s) => parseShare(s)),
+      };
       const hypervisor: Hypervisor =
-        flags.hypervisor === undefined ? defaultHypervisor(loadBuildFolder(buildDir)) : parseHypervisor(flags.hypervisor);
+        flags.hypervisor === undefined ? defaultHypervisor(loadBuildFolder(buildDir), storage) : parseHypervisor(flags.hypervisor);
 
       // Ctrl-C stops QEMU (and waits for it) instead of killing tailor around it.
       const abort = new AbortController();
@@ -56,6 +76,7 @@ export function register(program: Command): void {
             memoryMiB,
             cpus,
             execute: flags.execute,
+            storage,
             hypervisor,
             accel,
             timeoutSeconds,

@@ -1,0 +1,100 @@
+/**
+ * Disks and host shares on the QEMU command line: the root disk, extra
+ * virtio-blk disks (/dev/vdb, ...), an NVMe disk (/dev/nvme0n1, PCI only)
+ * and 9p host shares, with the device model each machine type needs
+ * (microvm: virtio-mmio `-device ...-device`; q35: virtio-pci).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../errors.ts';
+
+export interface HostShare {
+  readonly hostDir: string;
+  readonly tag: string;
+  /** Where the init mounts it (adds --mount-fs=9p,TAG,PATH); undefined: the command line mounts it itself. */
+  readonly guestPath?: string;
+}
+
+export interface StorageRequest {
+  /** Replaces the build's root disk (--disk-image). */
+  readonly diskImage?: string;
+  /** Extra virtio-blk disks after the root: /dev/vdb, /dev/vdc ... (--second-disk-image). */
+  readonly extraDisks?: readonly string[];
+  readonly nvmeImage?: string;
+  readonly nvmeQueues?: number;
+  readonly shares?: readonly HostShare[];
+}
+
+/** `HOSTDIR:TAG[:GUESTPATH]` → a share; the folder must exist. */
+export function parseShare(text: string, cwd: string = process.cwd()): HostShare {
+  const m = /^([^:]+):([A-Za-z0-9_.-]{1,31})(?::(\/[^:]*))?$/.exec(text);
+  if (!m) {
+    throw new UsageError(
+      `--share "${text}" is not HOSTDIR:TAG[:GUESTPATH]`,
+      'e.g. --share ./src:src:/src (TAG: up to 31 letters, digits, _ . -; GUESTPATH absolute)',
+    );
+  }
+  const hostDir = resolve(cwd, m[1]!);
+  if (!existsSync(hostDir) || !statSync(hostDir).isDirectory()) {
+    throw new UsageError(`--share: ${hostDir} is not a folder on this host`, 'share an existing folder');
+  }
+  return { hostDir, tag: m[2]!, ...(m[3] ? { guestPath: m[3] } : {}) };
+}
+
+function existingFile(what: string, path: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs) || !statSync(abs).isFile()) {
+    throw new UsageError(`${what}: no file at ${abs}`, 'create one with: tailor disk create --fs ext4 --size 64M FILE');
+  }
+  return abs;
+}
+
+function commaSafe(path: string): string {
+  // QEMU option values are comma-separated; a comma in a path must be doubled.
+  return path.replace(/,/g, ',,');
+}
+
+/**
+ * QEMU arguments for the disks and shares. `root` is the build's root disk
+ * (or undefined for an initramfs build). Order matters: virtio-blk disks are
+ * named in probe order, so the root comes first (/dev/vda).
+ */
+export function storageArgs(
+  machine: 'qemu' | 'qemu_microvm',
+  root: { file: string; readOnly: boolean } | undefined,
+  req: StorageRequest,
+): string[] {
+  const mmio = machine === 'qemu_microvm';
+  const args: string[] = [];
+  const disks: { id: string; file: string; readOnly: boolean }[] = [];
+  const rootFile = req.diskImage ? existingFile('--disk-image', req.diskImage) : root?.file;
+  if (rootFile) disks.push({ id: 'root', file: rootFile, readOnly: root?.readOnly ?? false });
+  (req.extraDisks ?? []).forEach((f, i) => disks.push({ id: `disk${i + 1}`, file: existingFile('--second-disk-image', f), readOnly: false }));
+  for (const d of disks) {
+    args.push('-drive', `id=${d.id},file=${commaSafe(d.file)},if=none,format=raw,readonly=${d.readOnly ? 'on' : 'off'}`);
+    args.push('-device', `${mmio ? 'virtio-blk-device' : 'virtio-blk-pci'},drive=${d.id}`);
+  }
+  if (req.nvmeImage) {
+    if (mmio) {
+      throw new UsageError('--nvme-image needs PCI, and qemu_microvm has no PCI bus', 'run with -p qemu (q35)');
+    }
+    const file = existingFile('--nvme-image', req.nvmeImage);
+    const queues = req.nvmeQueues ?? 1;
+    if (!Number.isInteger(queues) || queues < 1 || queues > 64) throw new UsageError(`--nvme-queues ${queues} is out of range`, 'give 1..64');
+    args.push('-drive', `id=nvme0,file=${commaSafe(file)},if=none,format=raw`);
+    args.push('-device', `nvme,drive=nvme0,serial=tailor-nvme0,max_ioqpairs=${queues}`);
+  }
+  (req.shares ?? []).forEach((s, i) => {
+    args.push('-fsdev', `local,id=share${i},path=${commaSafe(s.hostDir)},security_model=none`);
+    args.push('-device', `${mmio ? 'virtio-9p-device' : 'virtio-9p-pci'},fsdev=share${i},mount_tag=${s.tag}`);
+  });
+  return args;
+}
+
+/** The --mount-fs options that mount the shares given with a guest path, to put before the command line. */
+export function shareMountOptions(shares: readonly HostShare[] | undefined): string {
+  return (shares ?? [])
+    .filter((s) => s.guestPath)
+    .map((s) => `--mount-fs=9p,${s.tag},${s.guestPath} `)
+    .join('');
+}
