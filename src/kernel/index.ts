@@ -45,6 +45,14 @@ export function stockDriverNeeds(config: BuildConfig): string[] {
 }
 
 /**
+ * TCP/IP is built into Debian's kernel but its NIC driver is a module: an
+ * image that needs `net` must also load virtio_net, or it has no interface.
+ */
+export function stockNetNeeds(needs: readonly string[]): string[] {
+  return needs.includes('net') && !needs.includes('virtio-net') ? ['virtio-net'] : [];
+}
+
+/**
  * The kernel for `config`. `needs` are kernel feature names (features.ts)
  * gathered from the image's modules and the filesystem.
  */
@@ -52,7 +60,7 @@ export async function prepareKernel(config: BuildConfig, needs: readonly string[
   const flavour = config.options.kernel ?? 'stock';
   switch (flavour) {
     case 'stock':
-      return prepareStockKernel([...needs, ...stockDriverNeeds(config)], {
+      return prepareStockKernel([...needs, ...stockNetNeeds(needs), ...stockDriverNeeds(config)], {
         mmio: flag(config, 'conf_drivers_mmio', true),
         pci: flag(config, 'conf_drivers_pci', true),
       });
