@@ -9,6 +9,7 @@ import type { BuildRecord } from '../image/types.ts';
 import type { Accel, Hypervisor } from './types.ts';
 import { appCmdlineWord } from './app-cmdline.ts';
 import { shareMountOptions, storageArgs, type StorageRequest } from './devices.ts';
+import { networkArgs, type NetworkRequest } from './network.ts';
 
 export const qemuBinary = 'qemu-system-x86_64';
 
@@ -29,12 +30,15 @@ export interface QemuPlan {
   readonly storage?: StorageRequest;
   /** Extra kernel words before ` -- ` (e.g. initcall_debug for `tailor bootchart`). */
   readonly kernelWords?: readonly string[];
+  /** The network device (src/run/network.ts); undefined: none. */
+  readonly network?: NetworkRequest;
 }
 
 /** Whether the VM gets any virtio device (root disk, extra disks, shares): they need a transport. */
 function hasVirtioDevices(record: BuildRecord, plan: QemuPlan): boolean {
   const s = plan.storage;
-  return !!(record.rootDisk || s?.diskImage || s?.extraDisks?.length || s?.shares?.length);
+  const nic = plan.network !== undefined && plan.network.mode !== 'none';
+  return !!(record.rootDisk || s?.diskImage || s?.extraDisks?.length || s?.shares?.length || nic);
 }
 
 export interface QemuCommand {
@@ -159,6 +163,7 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
   if (record.initrd) args.push('-initrd', join(buildDir, record.initrd.file));
   const root = record.rootDisk ? { file: join(buildDir, record.rootDisk.file), readOnly: record.rootDisk.readOnly } : undefined;
   args.push(...storageArgs(plan.hypervisor, root, plan.storage ?? {}));
+  if (plan.network) args.push(...networkArgs(plan.hypervisor, plan.network));
   args.push('-append', cmdline);
   return { binary: qemuBinary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline };
 }

@@ -12,6 +12,7 @@ import { chooseAccel } from './kvm-probe.ts';
 import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
 import type { Accel, RunOptions, RunResult } from './types.ts';
 import type { StorageRequest } from './devices.ts';
+import { checkTapHost, type NetworkRequest } from './network.ts';
 
 export interface BootOptions {
   /** Where the guest console goes; null = nowhere (still captured). */
@@ -169,8 +170,10 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
 }
 
 /** Default hypervisor: microvm (fastest) unless the image's root disk needs PCI because its kernel lacks virtio-mmio. */
-export function defaultHypervisor(build: BuildFolder, storage?: StorageRequest): 'qemu' | 'qemu_microvm' {
+export function defaultHypervisor(build: BuildFolder, storage?: StorageRequest, network?: NetworkRequest): 'qemu' | 'qemu_microvm' {
   const k = build.record.kernel;
+  // A network device: q35's virtio-net-pci is the path measured to work with every kernel (microvm needs ACPI for Debian's).
+  if (network && network.mode !== 'none' && k.hasPci) return 'qemu';
   // NVMe exists only on PCI
   if (storage?.nvmeImage) return 'qemu';
   const devices = build.record.rootDisk || storage?.diskImage || storage?.extraDisks?.length || storage?.shares?.length;
@@ -231,7 +234,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
       { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU); --dry-run prints the Firecracker configuration' },
     );
   }
-  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage: opts.storage, kernelWords: opts.kernelWords };
+  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage: opts.storage, kernelWords: opts.kernelWords, network: opts.network };
 
   let accel: Accel;
   if (opts.dryRun) {
@@ -244,9 +247,11 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   }
   // Validate before probing so that a bad combination fails at once.
   buildQemuCommand(build.dir, build.record, { ...plan, accel: 'tcg' });
+  if (opts.network) checkTapHost(opts.network);
   const choice = await chooseAccel(opts.accel, async (deadlineMs) => {
     if (opts.verbose) log.write(`tailor: probing KVM: booting ${build.dir} under KVM (deadline ${deadlineMs / 1000} s)\n`);
-    const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, accel: 'kvm' });
+    // no network device in the probe: its forwarded ports would collide with the real boot's
+    const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, network: undefined, accel: 'kvm' });
     const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true,
       signal: extras.signal,
       stopOnStderr: /KVM internal error|emulation failure/i,

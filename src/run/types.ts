@@ -1,4 +1,5 @@
 import type { StorageRequest } from './devices.ts';
+import type { NetworkRequest } from './network.ts';
 export type Hypervisor = 'qemu' | 'qemu_microvm' | 'firecracker';
 export type Accel = 'kvm' | 'tcg';
 
@@ -18,6 +19,8 @@ export interface RunOptions {
   readonly storage?: StorageRequest;
   /** Extra kernel words before ` -- ` (e.g. initcall_debug for `tailor bootchart`). */
   readonly kernelWords?: readonly string[];
+  /** The network device (--forward, --api, -n, -v, --virtio-net-queues); undefined: none. */
+  readonly network?: NetworkRequest;
   /** Copy the guest console to this stream (default: process.stdout). */
   readonly console?: NodeJS.WritableStream;
 }

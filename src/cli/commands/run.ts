@@ -23,6 +23,12 @@ interface RunFlags {
   nvmeImage?: string;
   nvmeQueues?: string;
   share: string[];
+  forward: string[];
+  api?: boolean;
+  networking?: boolean | string;
+  vhost?: boolean;
+  virtioNetQueues?: string;
+  network?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -44,6 +50,12 @@ export function register(program: Command): void {
     .option('--nvme-image <file>', 'NVMe disk, /dev/nvme0n1 (needs PCI: -p qemu)')
     .option('--nvme-queues <n>', 'NVMe I/O queue pairs', '1')
     .option('--share <hostdir:tag[:guestpath]>', 'host folder over virtio-9p; with GUESTPATH the init mounts it there (the build needs fs=virtiofs, or 9p in its kernel)', collect, [])
+    .option('--forward <host:guest>', 'forward TCP port HOST on 127.0.0.1 to GUEST in the VM (user-mode networking); repeatable', collect, [])
+    .option('--api', 'shorthand for --forward 8000:8000 (the httpserver modules\' REST API)')
+    .option('-n, --networking [tapdev]', 'tap networking on an existing host tap device (default tap0; needs root or a tap owned by you; the guest needs --ip)')
+    .option('-v, --vhost', 'vhost-net for the tap device (with -n; needs /dev/vhost-net)')
+    .option('--virtio-net-queues <n>', 'virtio-net queue pairs (multiqueue; with -n and a multi_queue tap)')
+    .option('--no-network', 'no network device, even when the image needs one')
     .action(async (buildArg: string | undefined, _flags: RunFlags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<RunFlags>();
       const memoryMiB = parseMemoryMiB(flags.memsize);
@@ -61,8 +73,17 @@ export function register(program: Command): void {
         nvmeQueues: flags.nvmeQueues === undefined ? undefined : parsePositiveInt('--nvme-queues', flags.nvmeQueues),
         shares: flags.share.map((s) => parseShare(s)),
       };
+      const { networkRequest } = await import('../../run/network.ts');
+      const network = networkRequest(loadBuildFolder(buildDir).record, {
+        forwards: flags.forward,
+        api: flags.api === true,
+        tap: flags.networking,
+        vhost: flags.vhost === true,
+        queues: flags.virtioNetQueues === undefined ? undefined : parsePositiveInt('--virtio-net-queues', flags.virtioNetQueues),
+        none: flags.network === false,
+      });
       const hypervisor: Hypervisor =
-        flags.hypervisor === undefined ? defaultHypervisor(loadBuildFolder(buildDir), storage) : parseHypervisor(flags.hypervisor);
+        flags.hypervisor === undefined ? defaultHypervisor(loadBuildFolder(buildDir), storage, network) : parseHypervisor(flags.hypervisor);
 
       // Ctrl-C stops QEMU (and waits for it) instead of killing tailor around it.
       const abort = new AbortController();
@@ -77,6 +98,7 @@ export function register(program: Command): void {
             cpus,
             execute: flags.execute,
             storage,
+            network,
             hypervisor,
             accel,
             timeoutSeconds,
