@@ -10,6 +10,7 @@ import { register as run } from './run.ts';
 import { register as doctor } from './doctor.ts';
 import { register as hostFiles } from './host-files.ts';
 import { register as size } from './size.ts';
+import { register as bootchart } from './bootchart.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
@@ -26,4 +27,5 @@ export const commands: RegisterCommand[] = [
   hostFiles,
   demo,
   size,
+  bootchart,
 ];
