@@ -125,6 +125,14 @@ static int spawn(const struct cl_command *c, int global_redirect_fd)
 }
 
 /* Stop every other process: SIGTERM, up to 1 s grace, then SIGKILL. */
+/* PID 1 inherits every orphan, so having no children means no user process is left.
+ * (kill(-1, 0) is no test for that: it keeps succeeding, so the grace period ran out every time.) */
+static int no_children(void)
+{
+	siginfo_t si;
+	return waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD;
+}
+
 void stop_everything(void)
 {
 	for (size_t i = 0; i < nprocs; i++)
@@ -138,7 +146,7 @@ void stop_everything(void)
 	for (int waited = 0; waited < 1000; waited += 10) {
 		while (reap(0) == 0)
 			;
-		if (kill(-1, 0) < 0 && errno == ESRCH)
+		if (no_children())
 			return;
 		sleep_ms(10);
 	}
