@@ -22,6 +22,8 @@ export interface BootOptions {
   readonly stopAtAppStart?: boolean;
   /** Aborting stops QEMU (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** Give QEMU the terminal's input, so an interactive guest (the cli module's shell) can read it. */
+  readonly interactive?: boolean;
   /** Stop QEMU when its stderr matches (KVM internal errors pause the VM instead of ending QEMU). */
   readonly stopOnStderr?: RegExp;
 }
@@ -66,7 +68,7 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
     let interrupted = false;
     const stderr: Buffer[] = [];
 
-    const child = spawn(cmd.binary, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd.binary, cmd.args, { stdio: [opts.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
     let killTimer: NodeJS.Timeout | undefined;
     let stoppedByUs = false;
     const stop = (): void => {
@@ -275,6 +277,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     console: out,
     timeoutMs: opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000,
     signal: extras.signal,
+    interactive: opts.interactive,
   });
   const result: RunResult = {
     exitCode: 0,

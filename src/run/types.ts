@@ -15,6 +15,8 @@ export interface RunOptions {
   readonly timeoutSeconds?: number;
   readonly dryRun: boolean;
   readonly verbose: boolean;
+  /** Pass the terminal's input to the guest console (tailor run does when stdin is a terminal). */
+  readonly interactive?: boolean;
   /** Disks and host shares beyond the build's own (--disk-image, --second-disk-image, --nvme-image, --share). */
   readonly storage?: StorageRequest;
   /** Extra kernel words before ` -- ` (e.g. initcall_debug for `tailor bootchart`). */

@@ -104,6 +104,7 @@ export function register(program: Command): void {
             timeoutSeconds,
             dryRun: flags.dryRun === true,
             verbose: flags.verbose === true,
+            interactive: process.stdin.isTTY === true,
           },
           { signal: abort.signal },
         );
