@@ -14,6 +14,7 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { resolveConfig } from '../src/config/index.ts';
 import { buildImage } from '../src/image/index.ts';
 import { loadBuildFolder } from '../src/run/build-folder.ts';
@@ -41,7 +42,7 @@ export interface VariantResult {
 
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 
-function median(values: readonly number[]): number {
+export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
@@ -49,7 +50,7 @@ function median(values: readonly number[]): number {
 
 const appLine = /Hello from Tailor's native-example/;
 
-async function bootOnce(dir: string, memoryMiB: number, accel: Accel | undefined, timeoutSeconds: number) {
+export async function bootOnce(dir: string, memoryMiB: number, accel: Accel | undefined, timeoutSeconds: number) {
   const build = loadBuildFolder(dir);
   try {
     const r = await runImage(
@@ -77,7 +78,7 @@ async function bootAtMemory(dir: string, memoryMiB: number, accel: Accel, timeou
 }
 
 /** Smallest memory (MiB) in (lo, hi] at which the app still runs; hi must work. */
-async function minMemory(dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void): Promise<number> {
+export async function minMemory(dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void): Promise<number> {
   let lo = 1;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
@@ -190,4 +191,5 @@ async function main(): Promise<void> {
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
-await main();
+// Run only as a script: bench/filesystems.ts imports the measuring functions above.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,170 @@
+/**
+ * Root-filesystem benchmark: native-example with each root filesystem, same
+ * kernel (Debian's stock unless --kernel custom), in one run. Per row: image
+ * size on disk (stat: st_size and allocated blocks, initramfs + root disk),
+ * guest time to application start (median and min of N boots,
+ * CLOCK_BOOTTIME in the init's marker) and minimum memory (bisection, the
+ * same measuring code as bench/kernels.ts).
+ *
+ *   npm run bench:filesystems -- [-n 5] [--fs ramfs,rofs,ext4,btrfs,virtiofs] [--json] [--no-memory] [--kernel stock|custom]
+ *
+ * virtiofs: an initramfs image with the 9p modules, booted with a host share
+ * (virtio-9p) mounted at /share before the app starts; the app itself stays
+ * in the initramfs. Its memory bisection is skipped (the share is a run option).
+ */
+import { Command } from 'commander';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Writable } from 'node:stream';
+import { resolveConfig } from '../src/config/index.ts';
+import { buildImage } from '../src/image/index.ts';
+import type { BuildRecord } from '../src/image/types.ts';
+import { loadBuildFolder } from '../src/run/build-folder.ts';
+import { parseAccel, parsePositiveInt } from '../src/run/run-args.ts';
+import { defaultHypervisor, runImage } from '../src/run/runner.ts';
+import type { StorageRequest } from '../src/run/devices.ts';
+import type { Accel } from '../src/run/types.ts';
+import { formatTable } from '../src/cli/table.ts';
+import { cacheDir } from '../src/util/paths.ts';
+import { bootOnce, median, minMemory } from './kernels.ts';
+
+export interface FsResult {
+  readonly fs: string;
+  readonly error?: string;
+  /** Files the VM boots from besides the kernel: initramfs (stub or root) and root disk. */
+  readonly files?: readonly { readonly file: string; readonly bytes: number; readonly allocatedBytes: number }[];
+  readonly imageBytes?: number;
+  readonly allocatedBytes?: number;
+  readonly hypervisor?: string;
+  readonly accel?: string;
+  readonly guestToAppMs?: { readonly median: number; readonly min: number; readonly runs: number[] };
+  readonly minMemoryMiB?: number;
+}
+
+const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+
+/** st_size and allocated bytes (st_blocks × 512: ext4/btrfs disks are sparse) of the image files. */
+function imageFiles(dir: string, record: BuildRecord): NonNullable<FsResult['files']> {
+  return [record.initrd, record.rootDisk]
+    .filter((a) => a !== undefined)
+    .map((a) => {
+      const st = statSync(join(dir, a.file));
+      return { file: a.file, bytes: st.size, allocatedBytes: st.blocks * 512 };
+    });
+}
+
+/** One boot with a host share mounted (virtiofs row); true with the guest time when the app ran. */
+async function bootWithShare(dir: string, accel: Accel | undefined, timeoutSeconds: number, shareDir: string) {
+  const build = loadBuildFolder(dir);
+  const storage: StorageRequest = { shares: [{ hostDir: shareDir, tag: 'bench', guestPath: '/share' }] };
+  const hypervisor = defaultHypervisor(build, storage);
+  const r = await runImage(
+    { buildDir: dir, memoryMiB: 256, cpus: 1, hypervisor, accel, timeoutSeconds, dryRun: false, verbose: false, console: sink(), storage, execute: '/hello' },
+    { log: sink() },
+  );
+  return { ok: r.exitCode === 0 && /Hello from Tailor's native-example/.test(r.console), result: r, hypervisor };
+}
+
+async function benchFs(
+  fs: string,
+  o: { n: number; accel?: Accel; memory: boolean; timeout: number; outDir: string; kernel: string; shareDir: string; log: (s: string) => void },
+): Promise<FsResult> {
+  const { log } = o;
+  try {
+    log(`${fs}: building`);
+    const config = resolveConfig(['image=native-example', `fs=${fs}`, `kernel=${o.kernel}`, `name=bench-fs-${fs}`], { cwd: o.outDir });
+    const { dir, record } = await buildImage(config, (m) => log(`  ${m}`));
+    const files = imageFiles(dir, record);
+    const runs: number[] = [];
+    let hypervisor = '';
+    let accel = '';
+    for (let i = 0; i < o.n; i++) {
+      const b = fs === 'virtiofs' ? await bootWithShare(dir, o.accel, o.timeout, o.shareDir) : await bootOnce(dir, 256, o.accel, o.timeout);
+      hypervisor = b.hypervisor;
+      if (!b.ok || !b.result || b.result.guestToAppMs === undefined) {
+        const why = 'error' in b && b.error ? b.error : b.result ? `exit ${b.result.exitCode}; last console: ${b.result.console.trim().split('\n').slice(-3).join(' | ')}` : 'no result';
+        throw new Error(`boot ${i + 1} at -m 256 failed: ${why}`);
+      }
+      accel = b.result.accel;
+      runs.push(Math.round(b.result.guestToAppMs));
+      log(`  boot ${i + 1}/${o.n}: ${Math.round(b.result.guestToAppMs)} ms guest to app`);
+    }
+    const minMem = o.memory && fs !== 'virtiofs' ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
+    return {
+      fs,
+      files,
+      imageBytes: files.reduce((s, f) => s + f.bytes, 0),
+      allocatedBytes: files.reduce((s, f) => s + f.allocatedBytes, 0),
+      hypervisor,
+      accel,
+      guestToAppMs: { median: median(runs), min: Math.min(...runs), runs },
+      ...(minMem !== undefined ? { minMemoryMiB: minMem } : {}),
+    };
+  } catch (e) {
+    const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
+    log(`${fs}: FAILED: ${error}`);
+    return { fs, error };
+  }
+}
+
+const kb = (n?: number) => (n === undefined ? '-' : n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${Math.round(n / 1e3)} KB`);
+
+export function formatFsResults(results: readonly FsResult[], kernel: string): string {
+  const base = results.find((r) => r.fs === 'ramfs' && !r.error);
+  const ratio = (x?: number, b?: number) => (x === undefined || !b ? '' : ` (${(x / b).toFixed(2)}x)`);
+  const rows = results.map((r) =>
+    r.error
+      ? [r.fs, `failed: ${r.error.slice(0, 80)}`, '', '', '', '']
+      : [
+          r.fs,
+          (r.files ?? []).map((f) => `${f.file} ${kb(f.bytes)}`).join(' + '),
+          kb(r.allocatedBytes),
+          r.hypervisor ?? '',
+          r.guestToAppMs ? `${r.guestToAppMs.median} ms${ratio(r.guestToAppMs.median, base?.guestToAppMs?.median)} [min ${r.guestToAppMs.min}]` : '-',
+          r.minMemoryMiB !== undefined ? `${r.minMemoryMiB} MiB` : '-',
+        ],
+  );
+  const how = results.find((r) => r.accel);
+  return (
+    formatTable(['fs', 'image files (stat size)', 'allocated', 'machine', 'guest time to app (median)', 'min memory'], rows) +
+    `\nnative-example, ${kernel} kernel, 1 vCPU, accel=${how?.accel ?? '?'}; guest time = CLOCK_BOOTTIME at the init's app-start marker;` +
+    ` min memory = smallest -m (MiB) at which the app prints its line and exits 0 (bisection); ratios against ramfs.\n` +
+    (kernel === 'stock'
+      ? 'stock kernel: disk roots boot a stub initramfs (modules) that mounts the disk and switches to it; microvm gets ACPI for its virtio-mmio devices.\n'
+      : '')
+  );
+}
+
+async function main(): Promise<void> {
+  const program = new Command('bench:filesystems')
+    .option('-n <count>', 'boots per filesystem for the time median', '5')
+    .option('--fs <list>', 'root filesystems to compare', 'ramfs,rofs,ext4,btrfs,virtiofs')
+    .option('--kernel <stock|custom>', 'kernel flavour (custom: built or taken from the kernel cache)', 'stock')
+    .option('--no-memory', 'skip the minimum-memory bisection')
+    .option('--accel <kvm|tcg>', 'force an accelerator')
+    .option('--timeout <seconds>', 'per boot', '90')
+    .option('--json', 'machine-readable result on stdout')
+    .parse();
+  const f = program.opts<{ n: string; fs: string; kernel: string; memory: boolean; accel?: string; timeout: string; json?: boolean }>();
+  const outDir = cacheDir('bench', 'filesystems');
+  mkdirSync(outDir, { recursive: true });
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const opts = {
+    n: parsePositiveInt('-n', f.n),
+    ...(f.accel ? { accel: parseAccel(f.accel) } : {}),
+    memory: f.memory,
+    timeout: parsePositiveInt('--timeout', f.timeout),
+    outDir,
+    kernel: f.kernel,
+    shareDir: mkdtempSync(join(tmpdir(), 'tailor-bench-share-')),
+    log,
+  };
+  const results: FsResult[] = [];
+  for (const fs of f.fs.split(',').filter(Boolean)) results.push(await benchFs(fs, opts));
+  if (f.json) process.stdout.write(JSON.stringify({ kernel: f.kernel, results, builds: join(outDir, 'build') }, null, 2) + '\n');
+  else process.stdout.write(formatFsResults(results, f.kernel));
+  if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+await main();
