@@ -2,6 +2,7 @@
  * Runs each module's `build:` command (in dependency order) before its
  * manifest is read, with the compiler settings the build options ask for.
  */
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/types.ts';
@@ -19,7 +20,28 @@ export function moduleCflags(config: BuildConfig): string {
   return flags.join(' ');
 }
 
+/** Every Debian package the image's modules take files from must be installed: one error naming all that are missing. */
+export function checkModulePackages(modules: readonly ModuleDefinition[]): void {
+  const missing = modules.flatMap((m) =>
+    Object.entries(m.packages)
+      .filter(([, file]) => !isRegularFile(file))
+      .map(([pkg, file]) => ({ module: m.name, pkg, file })),
+  );
+  if (missing.length === 0) return;
+  const what = missing.map((x) => `module ${x.module}: needs the Debian package ${x.pkg} (${x.file} is missing)`).join('; ');
+  throw new TailorError(what, { hint: `install it with: apt-get install -y ${[...new Set(missing.map((x) => x.pkg))].join(' ')}` });
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 export async function runModuleBuilds(modules: readonly ModuleDefinition[], config: BuildConfig, buildRoot: string): Promise<void> {
+  checkModulePackages(modules);
   const needsBuild = modules.filter((m) => m.build);
   if (needsBuild.length === 0) return;
   if (!(await hasCommand('musl-gcc'))) throw new MissingToolError('musl-gcc', 'musl-tools', 'modules are built from source as static musl binaries');

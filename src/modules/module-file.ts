@@ -21,9 +21,11 @@ export interface ModuleDefinition {
   readonly run?: string;
   readonly build?: string;
   readonly hasManifest: boolean;
+  /** Debian packages the module takes files from: package name → a file that shows it is installed. */
+  readonly packages: Readonly<Record<string, string>>;
 }
 
-const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_present', 'kernel', 'run', 'build']);
+const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_present', 'kernel', 'run', 'build', 'packages']);
 
 export function readModuleFile(dir: string): ModuleDefinition {
   const file = join(dir, 'module.yaml');
@@ -61,6 +63,15 @@ export function readModuleFile(dir: string): ModuleDefinition {
     }
     return { require: r.require, ifPresent: r.if_present };
   });
+  const packagesRaw = d.packages ?? {};
+  if (typeof packagesRaw !== 'object' || Array.isArray(packagesRaw) || packagesRaw === null) {
+    throw new UsageError(`${file}: packages must map Debian package names to a file each ships (e.g. busybox-static: /bin/busybox)`);
+  }
+  for (const [pkg, path] of Object.entries(packagesRaw)) {
+    if (typeof path !== 'string' || !path.startsWith('/')) {
+      throw new UsageError(`${file}: packages.${pkg} must be an absolute path of a file the package ships`);
+    }
+  }
   return {
     name: text('name') ?? basename(dir),
     dir,
@@ -71,5 +82,6 @@ export function readModuleFile(dir: string): ModuleDefinition {
     run: text('run'),
     build: text('build'),
     hasManifest: existsSync(join(dir, 'usr.manifest')),
+    packages: packagesRaw as Record<string, string>,
   };
 }
