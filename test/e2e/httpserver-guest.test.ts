@@ -2,9 +2,9 @@
  * The httpserver modules in a real guest: images built with `tailor build`,
  * booted in QEMU by the run stage's own command builder, with user-mode
  * networking and a host port forwarded to the guest's port 8000 (the options
- * `tailor run --forward` will add). Until the init configures the network
- * itself (--ip / DHCP), the guest command line brings eth0 up with busybox
- * (Debian's busybox-static, packed by a test-only module). Requests go from
+ * `tailor run --forward` adds). The init configures eth0 itself; busybox
+ * (Debian's busybox-static, packed by a test-only module) is there for the
+ * in-guest client of the last test. Requests go from
  * the host to the guest over that forward; shutdown powers the VM off.
  */
 import { spawnSync } from 'node:child_process';
@@ -51,9 +51,11 @@ function netToolsModule(): string {
   return dir;
 }
 
-/** QEMU's user-mode network gives the guest 10.0.2.15/24. */
-const networkUp =
-  '/bin/busybox ip link set lo up; /bin/busybox ip addr add 10.0.2.15/24 dev eth0; /bin/busybox ip link set eth0 up;';
+/**
+ * Nothing to do any more: the init brings lo up and gives eth0 QEMU user-mode's
+ * 10.0.2.15/24 itself (guest/init/net.c); a second `ip addr add` would fail.
+ */
+const networkUp = '';
 
 async function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
