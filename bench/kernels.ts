@@ -92,6 +92,7 @@ export async function minMemory(dir: string, hi: number, accel: Accel, timeoutSe
 
 async function benchVariant(variant: string, args: string[], o: { n: number; accel?: Accel; memory: boolean; timeout: number; outDir: string; log: (s: string) => void }): Promise<VariantResult> {
   const { log } = o;
+  let sizes: Pick<VariantResult, 'kernel' | 'imageBytes' | 'totalBytes'> = {};
   try {
     log(`${variant}: building (${args.join(' ')})`);
     const config = resolveConfig([...args, 'image=native-example', `name=bench-${variant}`], { cwd: o.outDir });
@@ -103,6 +104,7 @@ async function benchVariant(variant: string, args: string[], o: { n: number; acc
       ...(record.kernel.vmlinux ? { vmlinux: record.kernel.vmlinux.bytes } : {}),
       modules: (record as unknown as { kernel: { modules?: unknown[] } }).kernel.modules?.length ?? 0,
     };
+    sizes = { kernel, imageBytes, totalBytes: kernel.bzImage + imageBytes };
     const runs: number[] = [];
     const hostRuns: number[] = [];
     let hypervisor = '';
@@ -128,7 +130,7 @@ async function benchVariant(variant: string, args: string[], o: { n: number; acc
   } catch (e) {
     const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
     log(`${variant}: FAILED: ${error}`);
-    return { variant, args, error };
+    return { variant, args, ...sizes, error };
   }
 }
 
@@ -138,7 +140,7 @@ const ratio = (x?: number, base?: number) => (x === undefined || !base ? '' : ` 
 export function formatResults(results: readonly VariantResult[]): string {
   const stock = results.find((r) => r.variant === 'stock');
   const rows = results.map((r) =>
-    r.error
+    r.error && !r.kernel
       ? [r.variant, 'failed: ' + r.error.slice(0, 80), '', '', '', '', '']
       : [
           r.variant,
@@ -146,7 +148,7 @@ export function formatResults(results: readonly VariantResult[]): string {
           kb(r.kernel?.vmlinux),
           kb(r.imageBytes),
           kb(r.totalBytes) + ratio(r.totalBytes, stock?.totalBytes),
-          r.guestToAppMs ? `${r.guestToAppMs.median} ms${ratio(r.guestToAppMs.median, stock?.guestToAppMs?.median)} [min ${r.guestToAppMs.min}]` : '-',
+          r.guestToAppMs ? `${r.guestToAppMs.median} ms${ratio(r.guestToAppMs.median, stock?.guestToAppMs?.median)} [min ${r.guestToAppMs.min}]` : r.error ? `boot failed: ${r.error.slice(0, 60)}` : '-',
           r.minMemoryMiB !== undefined ? `${r.minMemoryMiB} MiB${ratio(r.minMemoryMiB, stock?.minMemoryMiB)}` : '-',
         ],
   );
