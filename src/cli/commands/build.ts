@@ -21,12 +21,15 @@ export function register(program: Command): void {
       const { buildImage } = await import('../../image/index.ts');
       const started = Date.now();
       const { dir, record } = await buildImage(config, (m) => process.stderr.write(`tailor: ${m}\n`));
-      const root = record.initrd ?? record.rootDisk!;
+      const root = record.rootDisk ?? record.initrd!;
+      // A disk root on a modular kernel also boots a stub initramfs (the modules that mount it).
+      const stub = record.rootDisk && record.initrd ? record.initrd : undefined;
       const lines = [
         `built ${relative(process.cwd(), dir) || dir} in ${((Date.now() - started) / 1000).toFixed(1)} s (config ${record.configHash.slice(0, 12)})`,
         `  kernel  ${record.kernel.flavour} ${record.kernel.release}: bzImage ${formatBytes(record.kernel.bzImage.bytes)}${record.kernel.vmlinux ? `, vmlinux ${formatBytes(record.kernel.vmlinux.bytes)} (PVH)` : ''}`,
-        `  root    ${root.file} ${formatBytes(root.bytes)} (${record.initrd ? `initramfs, ${record.initrd.compression}` : `${record.rootDisk!.fs}`})`,
-        `  on disk ${formatBytes(record.kernel.bzImage.bytes + root.bytes)} (bzImage + root; sizes from stat)`,
+        `  root    ${root.file} ${formatBytes(root.bytes)} (${record.rootDisk ? record.rootDisk.fs : `initramfs, ${record.initrd!.compression}`})`,
+        ...(stub ? [`  initrd  ${stub.file} ${formatBytes(stub.bytes)} (stub initramfs: kernel modules that mount the root disk)`] : []),
+        `  on disk ${formatBytes(record.kernel.bzImage.bytes + root.bytes + (stub?.bytes ?? 0))} (bzImage + root${stub ? ' + stub' : ''}; sizes from stat)`,
         `  command ${record.appCmdline || '(none)'}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');
