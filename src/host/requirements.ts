@@ -36,6 +36,11 @@ export const hostRequirements: readonly HostRequirement[] = [
   { name: 'linux-source-6.1', check: { file: '/usr/src/linux-source-6.1.tar.xz' }, aptPackage: 'linux-source-6.1', neededFor: 'kernel=custom (Debian\'s kernel source)' },
   { name: 'dpkg-deb', check: { command: 'dpkg-deb' }, aptPackage: 'dpkg', neededFor: 'kernel=stock (unpacking the kernel package)' },
   { name: 'apt-get', check: { command: 'apt-get' }, aptPackage: 'apt', neededFor: 'kernel=stock (apt-get download)' },
+  // the network application modules, their e2e tests and bench:apps (host binaries packed into images, host-side clients)
+  { name: 'redis-server', check: { file: '/usr/bin/redis-server' }, aptPackage: 'redis-server', neededFor: 'the redis module, its e2e test, bench:apps' },
+  { name: 'redis-cli', check: { command: 'redis-cli' }, aptPackage: 'redis-tools', neededFor: 'redis e2e test and bench:apps (redis-cli, redis-benchmark)' },
+  { name: 'nginx', check: { file: '/usr/sbin/nginx' }, aptPackage: 'nginx-light', neededFor: 'the nginx module, its e2e test, bench:apps' },
+  { name: 'wrk', check: { command: 'wrk' }, aptPackage: 'wrk', neededFor: 'bench:apps (HTTP load on nginx)' },
 ];
 
 /** The requirement for a command, for MissingToolError hints elsewhere. */
