@@ -39,7 +39,7 @@ export const hostRequirements: readonly HostRequirement[] = [
   // the network application modules, their e2e tests and bench:apps (host binaries packed into images, host-side clients)
   { name: 'redis-server', check: { file: '/usr/bin/redis-server' }, aptPackage: 'redis-server', neededFor: 'the redis module, its e2e test, bench:apps' },
   { name: 'redis-cli', check: { command: 'redis-cli' }, aptPackage: 'redis-tools', neededFor: 'redis e2e test and bench:apps (redis-cli, redis-benchmark)' },
-  { name: 'nginx', check: { file: '/usr/sbin/nginx' }, aptPackage: 'nginx-light', neededFor: 'the nginx module, its e2e test, bench:apps' },
+  { name: 'nginx', check: { file: '/usr/sbin/nginx' }, aptPackage: 'nginx', neededFor: 'the nginx module, its e2e test, bench:apps' },
   { name: 'wrk', check: { command: 'wrk' }, aptPackage: 'wrk', neededFor: 'bench:apps (HTTP load on nginx)' },
 ];
 
