@@ -14,6 +14,13 @@ import { join } from 'node:path';
 import { repoRoot } from '../../src/util/paths.ts';
 import { hasCommand } from '../../src/util/exec.ts';
 import { fixtureUnavailable } from './run-fixture.ts';
+import { resolveConfig } from '../../src/config/index.ts';
+import { selectModules } from '../../src/modules/index.ts';
+import { rootfsNeeds } from '../../src/image/boot-args.ts';
+import { composeFragment, fragmentText, compilerVersion, kernelDir } from '../../src/kernel/custom/index.ts';
+import { fragmentHash, lookupFragment } from '../../src/kernel/custom/cache.ts';
+import { sourceVersion } from '../../src/kernel/custom/source.ts';
+import { existsSync } from 'node:fs';
 
 const tailor = join(repoRoot, 'bin', 'tailor.js');
 const BOOT_TIMEOUT_S = '90';
@@ -165,3 +172,39 @@ test('same inputs, same bytes: ramfs, rofs and ext4 images (and the stub initram
     assert.deepEqual(pick(b), pick(a), `${fs}: two builds differ`);
   }
 });
+
+/**
+ * The custom kernel's cache key for `args`, computed the way the image stage
+ * does (module needs + the filesystem's), so the test never starts a kernel build.
+ */
+async function cachedCustomKernel(args: string[]): Promise<string | undefined> {
+  const config = resolveConfig(args, { cwd: work });
+  const fs = String(config.options.fs);
+  const needs = [...new Set([...selectModules(config).order.flatMap((m) => m.kernel), ...(rootfsNeeds[fs] ?? [])])].sort();
+  const fragment = composeFragment(config, needs);
+  try {
+    const hash = fragmentHash(await sourceVersion(), fragmentText(fragment), await compilerVersion(fragment.makeVars.LLVM === '1'), fragment.makeVars);
+    const meta = await lookupFragment(hash);
+    return meta && existsSync(join(kernelDir(meta.key), 'vmlinux')) && existsSync(join(kernelDir(meta.key), 'bzImage')) ? meta.key : undefined;
+  } catch {
+    return undefined; // no linux-source: nothing can be cached
+  }
+}
+
+for (const fs of disks) {
+  test(`fs=${fs} on the custom kernel (drivers built in: root= and no initramfs), when its cache has that kernel`, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const args = ['--profile=minimal', 'image=native-example', `fs=${fs}`];
+    if (!(await cachedCustomKernel(args))) {
+      return t.skip(`no cached custom kernel for ${args.join(' ')} (tests do not start kernel builds; build it once with: tailor build ${args.join(' ')})`);
+    }
+    const b = await run(['build', ...args, `name=custom-${fs}`]);
+    assert.equal(b.code, 0, b.stderr);
+    const record = JSON.parse(readFileSync(join(work, 'build', `custom-${fs}`, 'build.json'), 'utf8'));
+    assert.equal(record.initrd, undefined, 'a custom kernel needs no stub initramfs');
+    assert.match(record.kernelCmdline, /(^| )root=\/dev\/vda( |$)/);
+    const r = await boot(`custom-${fs}`);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Hello from Tailor's native-example/);
+  });
+}
