@@ -328,7 +328,7 @@ static int next_token(struct parser *ps, struct strvec *env, struct token *t)
 enum opt_id {
 	O_ENV, O_CWD, O_REDIRECT, O_MOUNT_FS, O_TMPFS, O_SYSCTL,
 	O_VERBOSE, O_BOOTCHART, O_NOINIT, O_POWER_OFF_ON_ABORT,
-	O_IP, O_DEFAULTGW, O_NAMESERVER,
+	O_IP, O_DEFAULTGW, O_NAMESERVER, O_TRACE,
 };
 
 static const struct {
@@ -351,11 +351,12 @@ static const struct {
 	{"ip", O_IP, 1, 0, "--ip=IF,ADDR,MASK or --ip=IF,ADDR/PREFIX"},
 	{"defaultgw", O_DEFAULTGW, 1, 0, "--defaultgw=ADDR"},
 	{"nameserver", O_NAMESERVER, 1, 0, "--nameserver=ADDR"},
+	{"trace", O_TRACE, 1, 0, "--trace=PATTERN[,PATTERN...] (tracefs events: sched*, sched:sched_switch, irq)"},
 };
 
 /* OSv loader options Tailor knows but does not implement: an error, never ignored. */
 static const char *const unsupported[] = {
-	"trace", "trace-backtrace", "trace-list", "leak",
+	"trace-backtrace", "trace-list", "leak",
 	"nomount", "nopivot", "rootfs", "assign-net", "maxnic", "norandom", "noshutdown",
 	"disable_rofs_cache", "import-env", "pass-env", "sampler", "nopci", "console", "delay",
 };
@@ -638,6 +639,20 @@ static int handle_option(struct parser *ps, struct cmd *c, const char *word)
 	case O_BOOTCHART: r->bootchart = 1; break;
 	case O_NOINIT: r->noinit = 1; break;
 	case O_POWER_OFF_ON_ABORT: r->power_off_on_abort = 1; break;
+	case O_TRACE: {
+		/* several --trace options add up, as in OSv */
+		size_t had = r->trace ? strlen(r->trace) : 0;
+		char *joined = realloc(r->trace, had + strlen(val) + 2);
+		if (!joined) {
+			rc = oom(ps);
+			break;
+		}
+		if (had)
+			joined[had++] = ',';
+		strcpy(joined + had, val);
+		r->trace = joined;
+		break;
+	}
 	case O_IP:
 	case O_DEFAULTGW:
 	case O_NAMESERVER: {
@@ -833,6 +848,7 @@ void cl_free(struct cl_result *res)
 		free(c->redirect);
 	}
 	free(res->cmds);
+	free(res->trace);
 	for (size_t i = 0; i < res->nmounts; i++) {
 		free(res->mounts[i].type);
 		free(res->mounts[i].source);

@@ -76,6 +76,7 @@ struct cl_result {
 	struct cl_sysctl *sysctls;
 	size_t nsysctls;
 	struct cl_net net;
+	char *trace; /* --trace patterns, comma-separated (several --trace joined), or NULL */
 	struct cl_command *cmds;
 	size_t ncmds;
 	char err[512]; /* set when cl_parse fails */

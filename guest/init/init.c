@@ -190,6 +190,8 @@ int main(void)
 		if (apply_sysctl(&res.sysctls[i]) < 0)
 			finish(1);
 	phase_end("sysctl", res.bootchart);
+	if (res.trace && trace_start(res.trace) < 0)
+		finish(1);
 
 	if (res.cwd && chdir(res.cwd) < 0) {
 		error_line("--cwd=%s: %s", res.cwd, strerror(errno));
@@ -212,5 +214,8 @@ int main(void)
 		say("tailor:app-start boottime_ns=%llu cmd=", (unsigned long long)boottime_ns());
 		finish(0);
 	}
-	finish(run_commands(&res, redirect_fd));
+	int status = run_commands(&res, redirect_fd);
+	if (res.trace)
+		trace_collect();
+	finish(status);
 }

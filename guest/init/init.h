@@ -35,6 +35,10 @@ int setup_network(const struct cl_net *n);
 /* sysctl.c */
 int apply_sysctl(const struct cl_sysctl *s);
 
+/* trace.c: --trace: enable matching tracefs events; after the app, print the trace as a marked block */
+int trace_start(const char *patterns);
+void trace_collect(void);
+
 /* run.c: runs the commands; returns the exit status for tailor:exit */
 int run_commands(const struct cl_result *res, int global_redirect_fd);
 void stop_everything(void);

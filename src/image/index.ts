@@ -67,7 +67,9 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       extraLibs: o.extra_libs as string[],
     });
 
-    const needs = [...new Set([...plan.kernelNeeds, ...(rootfsNeeds[fs] ?? [])])].sort();
+    // An image whose command line traces (--trace=...) needs the kernel's tracepoints and tracefs.
+    const traceNeeds = /(^|\s)--trace(=|\s)/.test(plan.command ?? '') ? ['tracing'] : [];
+    const needs = [...new Set([...plan.kernelNeeds, ...(rootfsNeeds[fs] ?? []), ...traceNeeds])].sort();
     progress(`preparing the ${String(o.kernel)} kernel (needs: ${needs.join(', ') || 'none'})`);
     const kernel = await prepareKernel(config, needs);
 

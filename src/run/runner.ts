@@ -7,6 +7,7 @@ import { TailorError } from '../errors.ts';
 import { hasCommand } from '../util/exec.ts';
 import { loadBuildFolder, type BuildFolder } from './build-folder.ts';
 import { ConsoleScanner, type AppStartMarker } from './console-markers.ts';
+import { saveTrace, traceConsoleFilter, wantsTrace } from './trace-capture.ts';
 import { firecrackerBinary, firecrackerConfig } from './firecracker.ts';
 import { chooseAccel } from './kvm-probe.ts';
 import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
@@ -273,12 +274,18 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     log.write(`tailor: ${shellQuote([cmd.binary, ...cmd.args])}\n`);
   }
 
+  // --trace: the trace block goes to build/<name>/trace.out, not the terminal.
+  const tracing = wantsTrace(opts.execute ?? build.record.appCmdline);
   const o = await bootQemu(cmd, {
-    console: out,
+    console: tracing ? traceConsoleFilter(out) : out,
     timeoutMs: opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000,
     signal: extras.signal,
     interactive: opts.interactive,
   });
+  if (tracing) {
+    const saved = await saveTrace(build.dir, o.console);
+    log.write(saved ? `tailor: trace saved to ${saved.path} (${saved.lines} lines${saved.complete ? '' : ', incomplete'}); see \`tailor trace summary\`\n` : 'tailor: --trace given but the guest sent no trace\n');
+  }
   const result: RunResult = {
     exitCode: 0,
     accel,

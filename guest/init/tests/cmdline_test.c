@@ -50,6 +50,8 @@ static void render(const struct cl_result *r, char *out, size_t n)
 		PUT("gw=%s ", r->net.defaultgw);
 	for (size_t i = 0; i < r->net.nnameservers; i++)
 		PUT("ns=%s ", r->net.nameservers[i]);
+	if (r->trace)
+		PUT("trace=%s ", r->trace);
 	for (size_t i = 0; i < r->ncmds; i++) {
 		const struct cl_command *c = &r->cmds[i];
 		PUT("{");
@@ -236,7 +238,11 @@ static const struct case_ cases[] = {
 	{"--nameserver=::1 /a", NULL, "--nameserver=::1: expected an IPv4 address", NULL},
 	{"--nameserver=1.1.1.1 --nameserver=1.1.1.2 --nameserver=1.1.1.3 --nameserver=1.1.1.4 /a", NULL, "--nameserver: at most 3", NULL},
 	{"/a ; --ip=eth0,1.2.3.4/8 /b", NULL, "--ip applies to the whole VM", NULL},
-	{"--trace=* /a", NULL, "--trace is not supported", NULL},
+	{"--trace=sched* /a", "trace=sched* {/a};", NULL, NULL},
+	{"--trace sched:sched_switch --trace=irq*,timer* /a", "trace=sched:sched_switch,irq*,timer* {/a};", NULL, NULL},
+	{"--trace= /a", NULL, "--trace needs a value", NULL},
+	{"/a; --trace=sched* /b", NULL, "--trace applies to the whole VM", NULL},
+	{"--trace-list /a", NULL, "--trace-list is not supported", NULL},
 	{"/a; --verbose /b", NULL, "--verbose applies to the whole VM", NULL},
 	{"/a; --nosuch /b", NULL, "unknown option --nosuch", NULL},
 	/* malformed input */

@@ -11,6 +11,7 @@ import { register as doctor } from './doctor.ts';
 import { register as hostFiles } from './host-files.ts';
 import { register as size } from './size.ts';
 import { register as bootchart } from './bootchart.ts';
+import { register as trace } from './trace.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
@@ -28,4 +29,5 @@ export const commands: RegisterCommand[] = [
   demo,
   size,
   bootchart,
+  trace,
 ];
