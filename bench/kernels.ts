@@ -12,15 +12,12 @@
  */
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveConfig } from '../src/config/index.ts';
 import { buildImage } from '../src/image/index.ts';
-import { loadBuildFolder } from '../src/run/build-folder.ts';
 import { parseAccel, parsePositiveInt } from '../src/run/run-args.ts';
-import { bootQemu, defaultHypervisor, runImage } from '../src/run/runner.ts';
-import { buildQemuCommand } from '../src/run/qemu.ts';
+import { bootOnce as sharedBootOnce, measureBoots, median, minMemory as sharedMinMemory } from '../src/analyze/measure.ts';
 import type { Accel } from '../src/run/types.ts';
 import { formatTable } from '../src/cli/table.ts';
 import { cacheDir } from '../src/util/paths.ts';
@@ -40,55 +37,13 @@ export interface VariantResult {
   readonly minMemoryMiB?: number;
 }
 
-const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 const appLine = /Hello from Tailor's native-example/;
 
-export async function bootOnce(dir: string, memoryMiB: number, accel: Accel | undefined, timeoutSeconds: number) {
-  const build = loadBuildFolder(dir);
-  try {
-    const r = await runImage(
-      { buildDir: dir, memoryMiB, cpus: 1, hypervisor: defaultHypervisor(build), accel, timeoutSeconds, dryRun: false, verbose: false, console: sink() },
-      { log: sink() },
-    );
-    return { ok: r.exitCode === 0 && !r.timedOut && appLine.test(r.console), result: r, hypervisor: defaultHypervisor(build) };
-  } catch (e) {
-    return { ok: false, error: e instanceof Error ? e.message : String(e), hypervisor: defaultHypervisor(build) };
-  }
-}
-
-/**
- * One boot at `memoryMiB`, below the 16 MiB floor `tailor run` enforces:
- * the same QEMU command the runner builds, with only -m changed.
- */
-async function bootAtMemory(dir: string, memoryMiB: number, accel: Accel, timeoutSeconds: number): Promise<boolean> {
-  const build = loadBuildFolder(dir);
-  const cmd = buildQemuCommand(build.dir, build.record, { hypervisor: defaultHypervisor(build), memoryMiB: 16, cpus: 1, accel });
-  const i = cmd.args.indexOf('-m');
-  const args = [...cmd.args];
-  args[i + 1] = `${memoryMiB}M`;
-  const o = await bootQemu({ ...cmd, args }, { console: null, timeoutMs: timeoutSeconds * 1000 });
-  return o.exitStatus === 0 && !o.timedOut && appLine.test(o.console);
-}
-
-/** Smallest memory (MiB) in (lo, hi] at which the app still runs; hi must work. */
-export async function minMemory(dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void): Promise<number> {
-  let lo = 1;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    const ok = await bootAtMemory(dir, mid, accel, Math.min(timeoutSeconds, 30)); // too little memory panics or stalls: do not wait long
-    log(`    -m ${mid}: ${ok ? 'runs' : 'fails'}`);
-    if (ok) hi = mid;
-    else lo = mid;
-  }
-  return hi;
-}
+// The measuring code lives in src/analyze/measure.ts (shared with `tailor bench`); here it checks native-example's line.
+export { median };
+export const bootOnce = (dir: string, memoryMiB: number, accel: Accel | undefined, timeoutSeconds: number) => sharedBootOnce(dir, memoryMiB, accel, timeoutSeconds, appLine);
+export const minMemory = (dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void) =>
+  sharedMinMemory(dir, hi, accel, timeoutSeconds, log, appLine);
 
 async function benchVariant(variant: string, args: string[], o: { n: number; accel?: Accel; memory: boolean; timeout: number; outDir: string; log: (s: string) => void }): Promise<VariantResult> {
   const { log } = o;
@@ -105,27 +60,12 @@ async function benchVariant(variant: string, args: string[], o: { n: number; acc
       modules: (record as unknown as { kernel: { modules?: unknown[] } }).kernel.modules?.length ?? 0,
     };
     sizes = { kernel, imageBytes, totalBytes: kernel.bzImage + imageBytes };
-    const runs: number[] = [];
-    const hostRuns: number[] = [];
-    let hypervisor = '';
-    let accel = '';
-    for (let i = 0; i < o.n; i++) {
-      const b = await bootOnce(dir, 256, o.accel, o.timeout);
-      hypervisor = b.hypervisor;
-      if (!b.ok || !b.result || b.result.guestToAppMs === undefined) {
-        throw new Error(`boot ${i + 1} at -m 256 failed: ${b.error ?? (b.result ? `exit ${b.result.exitCode}${b.result.timedOut ? ', timed out' : ''}; last console: ${b.result.console.trim().split('\n').slice(-3).join(' | ')}` : 'no result')}`);
-      }
-      accel = b.result.accel;
-      runs.push(Math.round(b.result.guestToAppMs));
-      if (b.result.hostToAppMs !== undefined) hostRuns.push(Math.round(b.result.hostToAppMs));
-      log(`  boot ${i + 1}/${o.n}: ${Math.round(b.result.guestToAppMs)} ms guest to app`);
-    }
-    const minMem = o.memory ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
+    const m = await measureBoots(dir, { n: o.n, memoryMiB: 256, ...(o.accel ? { accel: o.accel } : {}), timeout: o.timeout, memory: o.memory, log, expect: appLine });
     return {
-      variant, args, kernel, imageBytes, totalBytes: kernel.bzImage + imageBytes, hypervisor, accel,
-      guestToAppMs: { median: median(runs), min: Math.min(...runs), runs },
-      ...(hostRuns.length ? { hostToAppMs: { median: median(hostRuns), min: Math.min(...hostRuns) } } : {}),
-      ...(minMem !== undefined ? { minMemoryMiB: minMem } : {}),
+      variant, args, kernel, imageBytes, totalBytes: kernel.bzImage + imageBytes, hypervisor: m.hypervisor, accel: m.accel,
+      guestToAppMs: m.guestToAppMs,
+      ...(m.hostToAppMs ? { hostToAppMs: { median: m.hostToAppMs.median, min: m.hostToAppMs.min } } : {}),
+      ...(m.minMemoryMiB !== undefined ? { minMemoryMiB: m.minMemoryMiB } : {}),
     };
   } catch (e) {
     const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);

@@ -41,6 +41,8 @@ export const hostRequirements: readonly HostRequirement[] = [
   { name: 'redis-cli', check: { command: 'redis-cli' }, aptPackage: 'redis-tools', neededFor: 'redis e2e test and bench:apps (redis-cli, redis-benchmark)' },
   { name: 'nginx', check: { file: '/usr/sbin/nginx' }, aptPackage: 'nginx', neededFor: 'the nginx module, its e2e test, bench:apps' },
   { name: 'wrk', check: { command: 'wrk' }, aptPackage: 'wrk', neededFor: 'bench:apps (HTTP load on nginx)' },
+  // tests only: the browser check opens tailor size/bootchart --html pages in headless Chromium (playwright-core drives it)
+  { name: 'chromium', check: { command: 'chromium' }, aptPackage: 'chromium', neededFor: 'the browser test of the --html outputs (tailor size, bootchart)' },
 ];
 
 /** The requirement for a command, for MissingToolError hints elsewhere. */

@@ -12,6 +12,7 @@ import { register as hostFiles } from './host-files.ts';
 import { register as size } from './size.ts';
 import { register as bootchart } from './bootchart.ts';
 import { register as trace } from './trace.ts';
+import { register as bench } from './bench.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
@@ -30,4 +31,5 @@ export const commands: RegisterCommand[] = [
   size,
   bootchart,
   trace,
+  bench,
 ];
