@@ -9,7 +9,7 @@ export function bootchartSvg(b: Bootchart, width = 1000): string {
   const rows = b.phases.length + (slow.length ? slow.length + 1 : 0);
   const height = 40 + rows * rowH + 30;
   const end = Math.max(b.guestToAppMs, ...b.phases.map((p) => p.endMs), 1);
-  const x = (ms: number) => labelW + ((width - labelW - 20) * ms) / end;
+  const x = (ms: number) => labelW + ((width - labelW - 90) * ms) / end; // room for the duration labels
   const parts: string[] = [];
   // Axis with about ten ticks.
   const step = niceStep(end / 10);

@@ -55,7 +55,7 @@ export function parsePhaseMarkers(consoleText: string): { name: string; ms: numb
  * the first init call, one phase per run of same-level init calls, then the
  * rest up to the init's first marker (`kernel`); init part: one per marker.
  */
-export function computePhases(markers: readonly { name: string; ms: number }[], initcalls: readonly InitcallRun[]): Phase[] {
+export function computePhases(markers: readonly { name: string; ms: number }[], initcalls: readonly InitcallRun[], appStartMs?: number): Phase[] {
   const initStart = markers.find((m) => m.name === 'kernel');
   if (!initStart) throw new TailorError('no `tailor:phase name=kernel` marker on the console', { hint: 'the image\'s init is too old for --bootchart: rebuild it' });
   const phases: Phase[] = [];
@@ -66,20 +66,23 @@ export function computePhases(markers: readonly { name: string; ms: number }[], 
     t = e;
   };
   if (initcalls.length) {
-    push('kernel setup (to the first init call)', 'kernel', initcalls[0]!.startMs);
+    push('setup (to the first init call)', 'kernel', initcalls[0]!.startMs);
     let i = 0;
     while (i < initcalls.length) {
       const level: InitcallLevel | undefined = initcalls[i]!.level;
       let j = i;
       while (j + 1 < initcalls.length && initcalls[j + 1]!.level === level) j++;
       // Work between levels (SMP bring-up before the pure level, ...) is its own phase, not the calls'.
-      if (initcalls[i]!.startMs > t) push(`kernel work before the ${level ?? 'other'} init calls`, 'kernel', initcalls[i]!.startMs);
+      // (gaps under 1 ms are folded into the calls that follow, to keep the chart readable)
+      if (initcalls[i]!.startMs > t + 1) push(`work before the ${level ?? 'other'} init calls`, 'kernel', initcalls[i]!.startMs);
       push(`${level ?? 'other'} init calls (${j - i + 1})`, 'kernel', initcalls[j]!.endMs);
       i = j + 1;
     }
-    push('kernel after init calls (unpack, free init memory, exec /init)', 'kernel', initStart.ms);
-  } else push('kernel (no initcall_debug lines)', 'kernel', initStart.ms);
+    push('after init calls (free init memory, exec /init)', 'kernel', initStart.ms);
+  } else push('boot (no initcall_debug lines)', 'kernel', initStart.ms);
   for (const m of markers) if (m.name !== 'kernel') push(m.name, 'init', m.ms);
+  // From the init's last phase to the app-start marker (printed just before the program is exec'd).
+  if (appStartMs !== undefined && appStartMs > t) push('app exec', 'init', appStartMs);
   return phases;
 }
 
@@ -130,7 +133,7 @@ export async function runBootchart(folder: BuildFolder, opts: BootchartOptions):
   if (r.guestToAppMs === undefined) throw new TailorError(`the guest never reached the app-start marker (exit ${r.exitCode}${r.timedOut ? ', timed out' : ''})`, { hint: 'check `tailor run` on this build first' });
   const { map, levels } = await kernelMaps(folder);
   const initcalls = labelInitcalls(parseInitcallLines(r.console), map, levels);
-  const phases = computePhases(parsePhaseMarkers(r.console), initcalls);
+  const phases = computePhases(parsePhaseMarkers(r.console), initcalls, r.guestToAppMs);
   return {
     build: folder.record.name,
     accel: r.accel,
@@ -158,6 +161,11 @@ export function formatBootchart(b: Bootchart, top = 10): string {
   if (slow.length) {
     lines.push(`slowest init calls (kernel's own "after N usecs"; ${b.initcalls.length} calls, ${f2(b.initcalls.reduce((n, c) => n + c.durationMs, 0))} ms in all):`);
     for (const c of slow) lines.push(`\t${c.fn} [${c.level ?? '?'}]: ${f2(c.durationMs)}ms`);
+  }
+  // A guest that fell back to the jiffies clocksource (TSC calibration failed under a loaded TCG host) ticks in 10 ms steps.
+  const ends = b.phases.map((p) => p.endMs).filter((t) => t > 0);
+  if (ends.length > 3 && ends.every((t) => Math.abs(t / 10 - Math.round(t / 10)) < 1e-6)) {
+    lines.push('note: every time is a multiple of 10 ms: the guest clock ran on jiffies (no TSC clocksource), so short phases read as 0 or 10 ms');
   }
   lines.push(`(${b.method})`);
   return lines.join('\n') + '\n';

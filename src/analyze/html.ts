@@ -59,7 +59,8 @@ export function treemapSvg(root: TreeNode, width: number, height: number, fmt: (
   const parts: string[] = [];
   groups.forEach((g, gi) => {
     const r = rects[gi]!;
-    const colour = palette[gi % palette.length]!;
+    // Pseudo-entries ((padding), (linker)) in grey: bytes no source file owns.
+    const colour = g.name.startsWith('(') ? '#b8b8b8' : palette[gi % palette.length]!;
     parts.push(`<g class="group" data-name="${escapeHtml(g.name)}">`);
     parts.push(`<rect x="${r.x.toFixed(1)}" y="${r.y.toFixed(1)}" width="${r.w.toFixed(1)}" height="${r.h.toFixed(1)}" fill="${colour}" stroke="#fff" stroke-width="2"><title>${escapeHtml(g.name)}: ${fmt(g.bytes)}</title></rect>`);
     const kids = [...(g.children ?? [])].filter((k) => k.bytes > 0).sort((a, b) => b.bytes - a.bytes);

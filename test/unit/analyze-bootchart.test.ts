@@ -46,11 +46,13 @@ describe('bootchart', () => {
     assert.equal(phases.at(-1)!.endMs, 560);
     assert.equal(phases.reduce((n, p) => n + p.durationMs, 0), 560);
     const names = phases.map((p) => p.name);
-    assert.equal(names[0], 'kernel setup (to the first init call)');
+    assert.equal(names[0], 'setup (to the first init call)');
     assert.ok(names.includes('early init calls (1)'));
-    assert.ok(names.includes('kernel work before the other init calls'));
-    assert.equal(phases.find((p) => p.name === 'kernel work before the other init calls')!.durationMs, 190);
+    assert.ok(names.includes('work before the other init calls'));
+    assert.equal(phases.find((p) => p.name === 'work before the other init calls')!.durationMs, 190);
     assert.equal(phases.find((p) => p.name === 'cmdline')!.durationMs, 20);
+    const withExec = computePhases(markers, runs, 565);
+    assert.deepEqual(withExec.at(-1), { name: 'app exec', kind: 'init', startMs: 560, endMs: 565, durationMs: 5 });
     const b = { build: 't', accel: 'tcg' as const, memoryMiB: 64, phases, guestToAppMs: 560, phaseSumMs: 560, initcalls: runs, method: 'test' };
     assert.match(formatBootchart(b), /\tcmdline: 530\.00ms, \(\+20\.00ms\)/);
     const svg = bootchartSvg(b);
