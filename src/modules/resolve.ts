@@ -127,10 +127,17 @@ export function planModules(selection: ModuleSelection, moduleBuildRoot: string,
   return { order, manifest, kernelNeeds, command: joinCommands(order.flatMap((m) => (m.run ? [m.run] : []))) };
 }
 
-/** Join run commands with OSv's `;` unless a command already ends in a separator (`&`, `&!`, `;`, `!`). */
+/**
+ * Join run commands with OSv's `;` unless a command already ends in a separator
+ * (`&`, `&!`, `;`, `!`). The last command runs in the foreground: a trailing
+ * `&`/`&!` is dropped there, so a module that backgrounds its server beside an
+ * application (`/httpserver &!`) keeps the VM up when it is the image's last one.
+ */
 export function joinCommands(commands: readonly string[]): string | undefined {
   if (commands.length === 0) return undefined;
   return commands
-    .map((c, i) => (i === commands.length - 1 || /(&!?|;|!)\s*$/.test(c) ? c.trim() : `${c.trim()} ;`))
+    .map((c, i) =>
+      i === commands.length - 1 ? c.trim().replace(/\s*&!?\s*$/, '') : /(&!?|;|!)\s*$/.test(c) ? c.trim() : `${c.trim()} ;`,
+    )
     .join(' ');
 }

@@ -141,4 +141,7 @@ test('joinCommands: ; between commands unless one already ends in &, &! or ;', (
   assert.equal(joinCommands(['/server &', '/client']), '/server & /client');
   assert.equal(joinCommands(['/server &!', '/client']), '/server &! /client');
   assert.equal(joinCommands(['/a;', '/b', '  /c  ']), '/a; /b ; /c');
+  // the last command runs in the foreground, so a lone background server keeps the VM up
+  assert.equal(joinCommands(['/server &!']), '/server');
+  assert.equal(joinCommands(['/a', '/server --port 8000 &']), '/a ; /server --port 8000');
 });
