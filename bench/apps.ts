@@ -77,7 +77,8 @@ const readiness = {
 async function waitReady(app: 'redis' | 'nginx', host: string, port: number, deadlineMs: number, alive: () => boolean): Promise<void> {
   const t0 = Date.now();
   for (;;) {
-    const r = await exchange(host, port, readiness[app].payload);
+    // short: with user-mode networking QEMU accepts at once and holds the connection until the guest listens
+    const r = await exchange(host, port, readiness[app].payload, 300);
     if (r && readiness[app].ok(r)) return;
     if (!alive()) throw new Error(`${app} ended before it answered`);
     if (Date.now() - t0 > deadlineMs) throw new Error(`${app} did not answer on ${host}:${port} within ${deadlineMs} ms`);

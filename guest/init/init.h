@@ -31,6 +31,8 @@ int switch_root_if_asked(const char *kernel_words);
 
 /* net.c: loopback, --ip/--defaultgw/--nameserver, else QEMU user-mode addresses on eth0 */
 int setup_network(const struct cl_net *n);
+/* dhcp.c: one DHCP exchange on ifname (which must be up); 0 with the lease, -1 with no answer in timeout_ms */
+int dhcp_configure(const char *ifname, struct cl_ip *ip, char gw[16], char dns[16], int timeout_ms);
 
 /* sysctl.c */
 int apply_sysctl(const struct cl_sysctl *s);

@@ -1,10 +1,11 @@
 /*
  * The guest network: loopback always up; each --ip interface configured
  * (address, netmask, up), --defaultgw as the default route, --nameserver
- * into /etc/resolv.conf. With no --ip and an eth0 present, eth0 gets QEMU
- * user-mode networking's fixed plan (10.0.2.15/24, gateway 10.0.2.2,
- * DNS 10.0.2.3): that is what `tailor run` gives by default, it costs no
- * DHCP round trips at boot, and tap users say --ip. Plain ioctls, no netlink.
+ * into /etc/resolv.conf. With no --ip and an eth0 present, eth0 asks DHCP
+ * (dhcp.c; QEMU's user-mode server answers at once) and, with no answer in
+ * 1.5 s, takes QEMU user-mode networking's fixed plan (10.0.2.15/24,
+ * gateway 10.0.2.2), which is what `tailor run` gives by default anyway.
+ * Plain ioctls, no netlink.
  */
 #include "init.h"
 
@@ -110,6 +111,8 @@ static int write_resolv_conf(const struct cl_net *n)
 	size_t len = 0;
 	for (size_t i = 0; i < n->nnameservers; i++)
 		len += (size_t)snprintf(text + len, sizeof text - len, "nameserver %s\n", n->nameservers[i]);
+	if (len >= sizeof text)
+		len = sizeof text - 1;
 	const char *tmp = "/etc/.resolv.conf.tailor";
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0) {
@@ -160,18 +163,34 @@ int setup_network(const struct cl_net *n)
 			rc = configure(s, &n->ips[i]);
 		}
 	}
-	/* no --ip: QEMU user-mode networking's addresses on eth0, if there is one */
+	/* no --ip: DHCP on eth0 if there is one, else QEMU user-mode networking's addresses */
 	struct stat st;
 	int driver = stat("/sys/bus/virtio/drivers/virtio_net", &st) == 0;
+	static char lease_gw[16];
+	struct cl_net lease_dns;
+	memset(&lease_dns, 0, sizeof lease_dns);
 	if (rc == 0 && n->nips == 0 && wait_for_interface("eth0", driver ? 1000 : 0) == 0) {
-		rc = configure(s, &usernet_ip);
-		if (!gw)
-			gw = usernet_gw;
+		struct cl_ip lease;
+		if (link_up(s, "eth0") == 0 && dhcp_configure("eth0", &lease, lease_gw, lease_dns.nameservers[0], 1500) == 0) {
+			info("network: DHCP lease on eth0: %s/%s router %s dns %s", lease.addr, lease.mask,
+			     lease_gw[0] ? lease_gw : "-", lease_dns.nameservers[0][0] ? lease_dns.nameservers[0] : "-");
+			rc = configure(s, &lease);
+			if (!gw && lease_gw[0])
+				gw = lease_gw;
+			lease_dns.nnameservers = lease_dns.nameservers[0][0] ? 1 : 0;
+		} else {
+			info("network: no DHCP answer on eth0; using QEMU user-mode addresses");
+			rc = configure(s, &usernet_ip);
+			if (!gw)
+				gw = usernet_gw;
+		}
 	}
 	if (rc == 0 && gw)
 		rc = default_route(s, gw);
 	close(s);
 	if (rc == 0 && n->nnameservers)
 		rc = write_resolv_conf(n);
+	else if (rc == 0 && lease_dns.nnameservers && write_resolv_conf(&lease_dns) < 0)
+		info("network: the DHCP server's DNS is not in /etc/resolv.conf");
 	return rc;
 }

@@ -139,6 +139,12 @@ export function checkTapHost(req: NetworkRequest, sysRoot = ''): void {
   if (uid !== 0 && (owner === undefined || owner === '-1')) {
     throw new UsageError(`-n: tap device ${dev} has no owner, so only root may open it`, `run as root, or re-create it: ${create}`);
   }
+  if ((req.queues ?? 1) === 1 && (Number(flags) & iffMultiQueue) !== 0) {
+    throw new UsageError(
+      `-n: tap device ${dev} was created with multi_queue, and QEMU opens it that way only with several queues`,
+      `give --virtio-net-queues 2 (or more), or re-create it without multi_queue: ip link delete ${dev}; ${create}`,
+    );
+  }
   if ((req.queues ?? 1) > 1 && (Number(flags) & iffMultiQueue) === 0) {
     throw new UsageError(
       `--virtio-net-queues ${req.queues}: tap device ${dev} was created without multi_queue`,

@@ -55,7 +55,7 @@ test('the build loads virtio_net for the module\'s net need', (t) => {
   assert.match(manifest, /\/kernel\/drivers\/net\/virtio_net\.ko:/);
 });
 
-test('without --ip, eth0 gets QEMU user-mode addresses (10.0.2.15/24 via 10.0.2.2), lo is up, and the guest reaches a host server through the gateway', async (t) => {
+test('without --ip, eth0 gets its lease by DHCP from QEMU user-mode networking (10.0.2.15/24 via 10.0.2.2, DNS 10.0.2.3), lo is up, and the guest reaches a host server through the gateway', async (t) => {
   if (skip) return t.skip(skip);
   // a server on the host's loopback: user-mode networking maps 10.0.2.2 to it
   const server = createServer((_req, res) => res.end('from-the-host-8f2a\n'));
@@ -65,7 +65,7 @@ test('without --ip, eth0 gets QEMU user-mode addresses (10.0.2.15/24 via 10.0.2.
   const r = await new Promise<{ code: number | null; out: string }>((res) => {
     // spawnSync would block the server above: run tailor asynchronously
     const child = spawn(process.execPath, [tailor, 'run', 'nettools', '--timeout', '120', '-e',
-      `/bin/busybox ip addr show; /bin/busybox ip route; /bin/busybox wget -qO- http://10.0.2.2:${port}/`], { cwd: project });
+      `--verbose /bin/busybox ip addr show; /bin/busybox ip route; /bin/busybox cat /etc/resolv.conf; /bin/busybox wget -qO- http://10.0.2.2:${port}/`], { cwd: project });
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -75,6 +75,8 @@ test('without --ip, eth0 gets QEMU user-mode addresses (10.0.2.15/24 via 10.0.2.
   assert.match(r.out, /inet 127\.0\.0\.1\/8 scope host lo/);
   assert.match(r.out, /inet 10\.0\.2\.15\/24 .*eth0/);
   assert.match(r.out, /default via 10\.0\.2\.2 dev eth0/);
+  assert.match(r.out, /network: DHCP lease on eth0: 10\.0\.2\.15\/255\.255\.255\.0 router 10\.0\.2\.2 dns 10\.0\.2\.3/);
+  assert.match(r.out, /^nameserver 10\.0\.2\.3\r?$/m);
   assert.match(r.out, /from-the-host-8f2a/);
 });
 
