@@ -49,6 +49,6 @@ export const rootfsNeeds: Readonly<Record<string, readonly string[]>> = {
   rofs: ['block', 'virtio-blk', 'erofs'],
   ext4: ['block', 'virtio-blk', 'ext4'],
   btrfs: ['block', 'virtio-blk', 'btrfs'],
-  // shares are 9p (virtio-9p) for now: QEMU's virtiofsd needs shared guest memory and a daemon per share
-  virtiofs: ['9p'],
+  // virtiofs where the host has a virtiofsd, else virtio-9p: the image can mount both (chosen at run time)
+  virtiofs: ['9p', 'virtiofs'],
 };

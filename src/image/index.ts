@@ -134,7 +134,9 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
         : { rootDisk: { ...rootRecord, fs: rootKind, readOnly: root.readOnly } }),
       ...(stub ? { initrd: { file: 'initrd.img', bytes: stub.bytes, sha256: stub.sha256, compression: 'gzip' } } : {}),
       kernelNeeds: needs,
-      ...(needs.includes('9p') ? { hostShares: '9p' as const } : {}),
+      ...(needs.includes('9p') || needs.includes('virtiofs')
+        ? { hostShares: (['9p', 'virtiofs'] as const).filter((t) => needs.includes(t)) }
+        : {}),
       kernelCmdline,
       appCmdline,
       builtAt: new Date().toISOString(),

@@ -40,8 +40,8 @@ export interface BuildRecord {
   readonly rootDisk?: ArtifactRecord & { readonly fs: string; readonly readOnly: boolean };
   /** Kernel feature names the image asked for (modules and filesystem); `tailor run` gives a network device when they include net. */
   readonly kernelNeeds?: readonly string[];
-  /** Set when the kernel can mount 9p host shares (modules loaded at boot, or built in): `tailor run --share`. */
-  readonly hostShares?: '9p';
+  /** Host-share transports the kernel can mount (modules loaded at boot, or built in): `tailor run --share`. */
+  readonly hostShares?: readonly ('9p' | 'virtiofs')[];
   /** Kernel command line before `--` (console, root=, quiet ...). */
   readonly kernelCmdline: string;
   /** The application command line (OSv grammar) the init runs when `-e` is not given. */

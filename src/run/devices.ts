@@ -23,7 +23,13 @@ export interface StorageRequest {
   readonly nvmeImage?: string;
   readonly nvmeQueues?: number;
   readonly shares?: readonly HostShare[];
+  /** How shares reach the guest: virtiofs (a virtiofsd per share) or virtio-9p. Default 9p. */
+  readonly shareTransport?: ShareTransport;
+  /** virtiofs: the daemons' vhost-user sockets, one per share (set by the runner once they run). */
+  readonly shareSockets?: readonly string[];
 }
+
+export type ShareTransport = 'virtiofs' | '9p';
 
 /** `HOSTDIR:TAG[:GUESTPATH]` → a share; the folder must exist. */
 export function parseShare(text: string, cwd: string = process.cwd()): HostShare {
@@ -39,6 +45,11 @@ export function parseShare(text: string, cwd: string = process.cwd()): HostShare
     throw new UsageError(`--share: ${hostDir} is not a folder on this host`, 'share an existing folder');
   }
   return { hostDir, tag: m[2]!, ...(m[3] ? { guestPath: m[3] } : {}) };
+}
+
+export function parseShareTransport(text: string | undefined): ShareTransport | undefined {
+  if (text === undefined || text === 'virtiofs' || text === '9p') return text;
+  throw new UsageError(`--share-transport "${text}" is not virtiofs or 9p`, 'give --share-transport virtiofs or --share-transport 9p');
 }
 
 function existingFile(what: string, path: string): string {
@@ -84,17 +95,35 @@ export function storageArgs(
     args.push('-drive', `id=nvme0,file=${commaSafe(file)},if=none,format=raw`);
     args.push('-device', `nvme,drive=nvme0,serial=tailor-nvme0,max_ioqpairs=${queues}`);
   }
-  (req.shares ?? []).forEach((s, i) => {
+  const shares = req.shares ?? [];
+  if (req.shareTransport === 'virtiofs' && shares.length) {
+    // vhost-user needs guest memory the daemon can map (shared memfd, see machine memory-backend=),
+    // and libvhost-user rejects legacy virtio-mmio devices
+    if (mmio) args.push('-global', 'virtio-mmio.force-legacy=false');
+    shares.forEach((s, i) => {
+      const sock = req.shareSockets?.[i] ?? `<virtiofsd socket ${i}>`;
+      args.push('-chardev', `socket,id=vfs${i},path=${commaSafe(sock)}`);
+      args.push('-device', `${mmio ? 'vhost-user-fs-device' : 'vhost-user-fs-pci'},chardev=vfs${i},tag=${s.tag}`);
+    });
+    return args;
+  }
+  shares.forEach((s, i) => {
     args.push('-fsdev', `local,id=share${i},path=${commaSafe(s.hostDir)},security_model=none`);
     args.push('-device', `${mmio ? 'virtio-9p-device' : 'virtio-9p-pci'},fsdev=share${i},mount_tag=${s.tag}`);
   });
   return args;
 }
 
+/** virtiofs shares need the guest RAM in a shared memfd: the -object and the machine property naming it. */
+export function sharedMemoryArgs(req: StorageRequest, memoryMiB: number): { object: string[]; machineProp: string } | undefined {
+  if (req.shareTransport !== 'virtiofs' || !req.shares?.length) return undefined;
+  return { object: ['-object', `memory-backend-memfd,id=mem,size=${memoryMiB}M,share=on`], machineProp: ',memory-backend=mem' };
+}
+
 /** The --mount-fs options that mount the shares given with a guest path, to put before the command line. */
-export function shareMountOptions(shares: readonly HostShare[] | undefined): string {
+export function shareMountOptions(shares: readonly HostShare[] | undefined, transport: ShareTransport = '9p'): string {
   return (shares ?? [])
     .filter((s) => s.guestPath)
-    .map((s) => `--mount-fs=9p,${s.tag},${s.guestPath} `)
+    .map((s) => `--mount-fs=${transport},${s.tag},${s.guestPath} `)
     .join('');
 }

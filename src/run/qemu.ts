@@ -8,7 +8,7 @@ import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import type { Accel, Hypervisor } from './types.ts';
 import { appCmdlineWord } from './app-cmdline.ts';
-import { shareMountOptions, storageArgs, type StorageRequest } from './devices.ts';
+import { shareMountOptions, sharedMemoryArgs, storageArgs, type StorageRequest } from './devices.ts';
 import { networkArgs, type NetworkRequest } from './network.ts';
 
 export const qemuBinary = 'qemu-system-x86_64';
@@ -64,7 +64,7 @@ export function kernelCommandLine(record: BuildRecord, plan: QemuPlan): string {
   if (plan.hypervisor === 'qemu_microvm' && !words.includes('pci=off')) words.push('pci=off');
   for (const w of plan.kernelWords ?? []) if (!words.includes(w)) words.push(w);
   if (plan.hypervisor === 'qemu' && (hasVirtioDevices(record, plan) || plan.storage?.nvmeImage)) words = words.filter((w) => w !== 'pci=off');
-  const mounts = shareMountOptions(plan.storage?.shares);
+  const mounts = shareMountOptions(plan.storage?.shares, plan.storage?.shareTransport);
   let app = plan.execute ?? record.appCmdline;
   if (mounts) app = `${mounts}${app.trim() === '' ? '--noinit' : app}`;
   // A long line goes as one encoded word (Linux panics on the 33rd word after " -- ").
@@ -104,10 +104,11 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
   if (!Number.isInteger(plan.cpus) || plan.cpus < 1 || plan.cpus > 255) {
     throw new UsageError(`cpus ${plan.cpus} is out of range`, 'give 1..255, e.g. -c 2');
   }
-  if (plan.storage?.shares?.length && record.hostShares !== '9p') {
+  const transport = plan.storage?.shareTransport ?? '9p';
+  if (plan.storage?.shares?.length && !(record.hostShares ?? []).includes(transport)) {
     throw new UsageError(
-      `build ${record.name}: its kernel cannot mount 9p host shares, so --share has nothing to mount them with`,
-      'rebuild with fs=virtiofs (it adds the 9p modules or kernel options)',
+      `build ${record.name}: its kernel cannot mount ${transport} host shares, so --share has nothing to mount them with`,
+      'rebuild with fs=virtiofs (it adds the 9p and virtiofs modules or kernel options)',
     );
   }
   if (hasVirtioDevices(record, plan) && plan.hypervisor === 'qemu_microvm' && !record.kernel.hasVirtioMmio) {
@@ -132,11 +133,12 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
  * q35 4536/5228/6648 ms, pc 4689/4829/5866 ms; within the noise).
  */
 function machineArgs(record: BuildRecord, plan: QemuPlan): string[] {
+  const shm = plan.storage ? sharedMemoryArgs(plan.storage, plan.memoryMiB) : undefined;
   if (plan.hypervisor === 'qemu_microvm') {
     const legacy = plan.accel === 'kvm' ? ',pit=off,pic=off,rtc=off' : '';
-    return ['-M', `microvm,x-option-roms=off,isa-serial=on,acpi=${microvmNeedsAcpi(record, plan) ? 'on' : 'off'}${legacy}`];
+    return ['-M', `microvm,x-option-roms=off,isa-serial=on,acpi=${microvmNeedsAcpi(record, plan) ? 'on' : 'off'}${legacy}${shm?.machineProp ?? ''}`, ...(shm?.object ?? [])];
   }
-  return ['-M', 'q35'];
+  return ['-M', `q35${shm?.machineProp ?? ''}`, ...(shm?.object ?? [])];
 }
 
 /** CPU model: the host's under KVM (minus arch-capabilities, which nested KVM rejects); `max` under TCG. */

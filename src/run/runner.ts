@@ -13,6 +13,7 @@ import { chooseAccel } from './kvm-probe.ts';
 import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
 import type { Accel, RunOptions, RunResult } from './types.ts';
 import type { StorageRequest } from './devices.ts';
+import { findVirtiofsd, startVirtiofsd } from './virtiofsd.ts';
 import { checkTapHost, type NetworkRequest } from './network.ts';
 
 export interface BootOptions {
@@ -172,6 +173,17 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
   });
 }
 
+/**
+ * Shares go over virtiofs when the image can mount it and the host has a
+ * virtiofsd, else over virtio-9p; an explicit choice is kept (and checked
+ * against the image when the command is built).
+ */
+export function chooseShareTransport(build: BuildFolder, storage: StorageRequest | undefined): StorageRequest | undefined {
+  if (!storage?.shares?.length || storage.shareTransport) return storage;
+  const virtiofs = (build.record.hostShares ?? []).includes('virtiofs') && findVirtiofsd() !== undefined;
+  return { ...storage, shareTransport: virtiofs ? 'virtiofs' : '9p' };
+}
+
 /** Default hypervisor: microvm (fastest) unless the image's root disk needs PCI because its kernel lacks virtio-mmio. */
 export function defaultHypervisor(build: BuildFolder, storage?: StorageRequest, network?: NetworkRequest): 'qemu' | 'qemu_microvm' {
   const k = build.record.kernel;
@@ -237,7 +249,8 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
       { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU); --dry-run prints the Firecracker configuration' },
     );
   }
-  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage: opts.storage, kernelWords: opts.kernelWords, network: opts.network };
+  const storage = chooseShareTransport(build, opts.storage);
+  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage, kernelWords: opts.kernelWords, network: opts.network };
 
   let accel: Accel;
   if (opts.dryRun) {
@@ -254,7 +267,8 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const choice = await chooseAccel(opts.accel, async (deadlineMs) => {
     if (opts.verbose) log.write(`tailor: probing KVM: booting ${build.dir} under KVM (deadline ${deadlineMs / 1000} s)\n`);
     // no network device in the probe: its forwarded ports would collide with the real boot's
-    const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, network: undefined, accel: 'kvm' });
+    // no shares either: a virtiofsd serves one VM, and the probe only needs the app to start
+    const probeCmd = buildQemuCommand(build.dir, build.record, { ...plan, network: undefined, storage: storage && { ...storage, shares: [] }, accel: 'kvm' });
     const o = await bootQemu(probeCmd, { console: null, timeoutMs: deadlineMs, stopAtAppStart: true,
       signal: extras.signal,
       stopOnStderr: /KVM internal error|emulation failure/i,
@@ -268,7 +282,13 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   });
   accel = choice.accel;
   if (choice.notice) log.write(`${choice.notice}\n`);
-  const cmd = buildQemuCommand(build.dir, build.record, { ...plan, accel });
+  const daemons =
+    storage?.shareTransport === 'virtiofs' && storage.shares?.length ? await startVirtiofsd(findVirtiofsd()!, storage.shares) : undefined;
+  const cmd = buildQemuCommand(build.dir, build.record, {
+    ...plan,
+    accel,
+    ...(daemons ? { storage: { ...storage, shareSockets: daemons.sockets } } : {}),
+  });
   if (opts.verbose) {
     log.write(`tailor: kernel ${cmd.kernelForm} ${cmd.kernelFile}\n`);
     log.write(`tailor: ${shellQuote([cmd.binary, ...cmd.args])}\n`);
@@ -281,7 +301,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     timeoutMs: opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000,
     signal: extras.signal,
     interactive: opts.interactive,
-  });
+  }).finally(() => daemons?.stop());
   if (tracing) {
     const saved = await saveTrace(build.dir, o.console);
     log.write(saved ? `tailor: trace saved to ${saved.path} (${saved.lines} lines${saved.complete ? '' : ', incomplete'}); see \`tailor trace summary\`\n` : 'tailor: --trace given but the guest sent no trace\n');

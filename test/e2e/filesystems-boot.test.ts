@@ -21,6 +21,7 @@ import { composeFragment, fragmentText, compilerVersion, kernelDir } from '../..
 import { fragmentHash, lookupFragment } from '../../src/kernel/custom/cache.ts';
 import { sourceVersion } from '../../src/kernel/custom/source.ts';
 import { existsSync } from 'node:fs';
+import { findVirtiofsd } from '../../src/run/virtiofsd.ts';
 
 const tailor = join(repoRoot, 'bin', 'tailor.js');
 const BOOT_TIMEOUT_S = '90';
@@ -117,27 +118,32 @@ test('the same write on the rofs root fails with a read-only error', async (t) =
   assert.match(r.stdout, /Read-only file system/);
 });
 
-test('host share (virtio-9p): the guest reads a host file; edited on the host, the next run sees it without a rebuild', async (t) => {
-  if (unavailable) return t.skip(unavailable);
-  const dir = join(work, 'share');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'msg'), 'from-the-host-v1\n');
-  const first = await boot('cli-share', '--share', `${dir}:hostsrc:/src`, '-e', '/bin/cat /src/msg');
-  assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
-  assert.match(first.stdout, /^from-the-host-v1$/m);
-  const builtAt = readFileSync(join(work, 'build', 'cli-share', 'build.json'), 'utf8');
-  writeFileSync(join(dir, 'msg'), 'from-the-host-v2\n');
-  const second = await boot('cli-share', '--share', `${dir}:hostsrc:/src`, '-e', '/bin/cat /src/msg');
-  assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
-  assert.match(second.stdout, /^from-the-host-v2$/m);
-  assert.equal(readFileSync(join(work, 'build', 'cli-share', 'build.json'), 'utf8'), builtAt, 'no rebuild happened');
-});
+for (const transport of ['virtiofs', '9p'] as const) {
+  test(`host share (${transport}): the guest reads a host file; edited on the host, the next run sees it without a rebuild`, async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    if (transport === 'virtiofs' && !findVirtiofsd()) return t.skip('no virtiofsd on this host (Debian: qemu-system-common ships /usr/lib/qemu/virtiofsd)');
+    const dir = join(work, `share-${transport}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'msg'), 'from-the-host-v1\n');
+    const args = ['--share', `${dir}:hostsrc:/src`, '--share-transport', transport, '-e', '/bin/cat /src/msg /proc/mounts'];
+    const first = await boot('cli-share', ...args);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    assert.match(first.stdout, /^from-the-host-v1$/m);
+    assert.match(first.stdout, new RegExp(`^hostsrc /src ${transport} `, 'm'));
+    const builtAt = readFileSync(join(work, 'build', 'cli-share', 'build.json'), 'utf8');
+    writeFileSync(join(dir, 'msg'), 'from-the-host-v2\n');
+    const second = await boot('cli-share', ...args);
+    assert.equal(second.code, 0, `${second.stdout}\n${second.stderr}`);
+    assert.match(second.stdout, /^from-the-host-v2$/m);
+    assert.equal(readFileSync(join(work, 'build', 'cli-share', 'build.json'), 'utf8'), builtAt, 'no rebuild happened');
+  });
+}
 
 test('--share on a build whose kernel cannot mount 9p is a usage error naming fs=virtiofs', async (t) => {
   if (unavailable) return t.skip(unavailable);
   const r = await boot('cli-ramfs', '--share', `${work}:x:/x`);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /cannot mount 9p host shares[\s\S]*fs=virtiofs/);
+  assert.match(r.stderr, /cannot mount (9p|virtiofs) host shares[\s\S]*fs=virtiofs/);
 });
 
 test('a 60-word -e command line boots (one encoded word after " -- ") and reaches the program intact', async (t) => {

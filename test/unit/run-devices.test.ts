@@ -51,12 +51,28 @@ test('shares: parsed from HOSTDIR:TAG[:GUESTPATH], 9p device per machine, mounte
   assert.deepEqual(parseShare(`${dir}:src`), { hostDir: dir, tag: 'src' });
   assert.throws(() => parseShare(`${dir}:bad tag`), /HOSTDIR:TAG/);
   assert.throws(() => parseShare('/no/such/dir:t'), /not a folder/);
-  const rec = record({}, { hostShares: '9p', rootDisk: undefined });
+  const rec = record({}, { hostShares: ['9p'], rootDisk: undefined });
   const plan = { ...micro, storage: { shares: [parseShare(`${dir}:src:/src`)] } };
   const cmd = buildQemuCommand('/b', rec, plan);
   assert.ok(cmd.args.includes('virtio-9p-device,fsdev=share0,mount_tag=src'), cmd.args.join(' '));
   assert.match(cmd.cmdline, / -- --mount-fs=9p,src,\/src \/hello$/);
   assert.throws(() => buildQemuCommand('/b', record({}, { rootDisk: undefined }), plan), /cannot mount 9p host shares/);
+});
+
+test('virtiofs shares: vhost-user-fs on the daemon sockets, guest RAM in a shared memfd, modern virtio-mmio', () => {
+  const rec = record({}, { hostShares: ['9p', 'virtiofs'], rootDisk: undefined });
+  const storage = { shares: [parseShare(`${dir}:src:/src`)], shareTransport: 'virtiofs' as const, shareSockets: ['/run/s0.sock'] };
+  const cmd = buildQemuCommand('/b', rec, { ...micro, storage });
+  const a = cmd.args.join(' ');
+  assert.match(cmd.args[1]!, /,memory-backend=mem$/);
+  assert.match(a, /-object memory-backend-memfd,id=mem,size=128M,share=on/);
+  assert.match(a, /-global virtio-mmio.force-legacy=false/);
+  assert.match(a, /-chardev socket,id=vfs0,path=\/run\/s0.sock -device vhost-user-fs-device,chardev=vfs0,tag=src/);
+  assert.match(cmd.cmdline, / -- --mount-fs=virtiofs,src,\/src \/hello$/);
+  const q = buildQemuCommand('/b', rec, { ...micro, hypervisor: 'qemu', storage }).args.join(' ');
+  assert.match(q, /-M q35,memory-backend=mem .*vhost-user-fs-pci,chardev=vfs0,tag=src/);
+  assert.doesNotMatch(q, /force-legacy/);
+  assert.throws(() => buildQemuCommand('/b', record({}, { hostShares: ['9p'], rootDisk: undefined }), { ...micro, storage }), /cannot mount virtiofs host shares/);
 });
 
 test('microvm gets ACPI (and the TSC rate under TCG) only when the kernel ignores virtio_mmio.device= and has devices', () => {

@@ -23,6 +23,7 @@ interface RunFlags {
   nvmeImage?: string;
   nvmeQueues?: string;
   share: string[];
+  shareTransport?: string;
   forward: string[];
   api?: boolean;
   networking?: boolean | string;
@@ -49,7 +50,8 @@ export function register(program: Command): void {
     .option('--second-disk-image <file>', 'extra virtio-blk disk, /dev/vdb (OSv /dev/vblk1); repeat for vdc, vdd ...', collect, [])
     .option('--nvme-image <file>', 'NVMe disk, /dev/nvme0n1 (needs PCI: -p qemu)')
     .option('--nvme-queues <n>', 'NVMe I/O queue pairs', '1')
-    .option('--share <hostdir:tag[:guestpath]>', 'host folder over virtio-9p; with GUESTPATH the init mounts it there (the build needs fs=virtiofs, or 9p in its kernel)', collect, [])
+    .option('--share <hostdir:tag[:guestpath]>', 'host folder shared into the guest; with GUESTPATH the init mounts it there (the build needs fs=virtiofs)', collect, [])
+    .option('--share-transport <virtiofs|9p>', 'how shares travel (default: virtiofs when the host has virtiofsd, else virtio-9p)')
     .option('--forward <host:guest>', 'forward TCP port HOST on 127.0.0.1 to GUEST in the VM (user-mode networking); repeatable', collect, [])
     .option('--api', 'shorthand for --forward 8000:8000 (the httpserver modules\' REST API)')
     .option('-n, --networking [tapdev]', 'tap networking on an existing host tap device (default tap0; needs root or a tap owned by you; the guest needs --ip)')
@@ -65,13 +67,14 @@ export function register(program: Command): void {
       // Loaded on use: other commands do not pay for the runner.
       const { resolveBuildDir, loadBuildFolder, runImage, summaryLine, defaultHypervisor } = await import('../../run/index.ts');
       const buildDir = resolveBuildDir(buildArg);
-      const { parseShare } = await import('../../run/devices.ts');
+      const { parseShare, parseShareTransport } = await import('../../run/devices.ts');
       const storage = {
         diskImage: flags.diskImage,
         extraDisks: flags.secondDiskImage,
         nvmeImage: flags.nvmeImage,
         nvmeQueues: flags.nvmeQueues === undefined ? undefined : parsePositiveInt('--nvme-queues', flags.nvmeQueues),
         shares: flags.share.map((s) => parseShare(s)),
+        shareTransport: parseShareTransport(flags.shareTransport),
       };
       const { networkRequest } = await import('../../run/network.ts');
       const network = networkRequest(loadBuildFolder(buildDir).record, {
