@@ -9,7 +9,7 @@
  * by construction; bytes before a section's first known symbol (linker
  * padding, linker-made tables) are listed as "(linker)".
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readElfFile, readSymbols, SHT_NOBITS, type ElfFile, type SectionHeader } from '../elf/index.ts';
 import { exec } from '../util/exec.ts';
@@ -105,8 +105,44 @@ function pickObject(candidates: readonly string[] | undefined, fileSym: string |
   return candidates[0];
 }
 
+/** A symbol as the attribution needs it: ELF symtab entries, or `nm -S` lines when only those are kept. */
+export interface SizedSymbol {
+  readonly name: string;
+  readonly value: bigint;
+  readonly size: number;
+  /** FILE symbol in force (symtab order), to tell same-named statics apart. */
+  readonly fileSym?: string;
+}
+
 export function analyzeKernelElf(elf: ElfFile, objectsOf: ReadonlyMap<string, readonly string[]>): KernelSize {
-  const symbols = readSymbols(elf, 'symtab');
+  const out: SizedSymbol[] = [];
+  let fileSym: string | undefined;
+  for (const sym of readSymbols(elf, 'symtab')) {
+    if (sym.type === 'FILE') {
+      fileSym = sym.name;
+      continue;
+    }
+    if (sym.bind !== 'LOCAL') fileSym = undefined; // globals follow all locals: FILE context is over
+    if (sym.type === 'SECTION' || !sym.name || sym.sectionIndex === 0 || sym.sectionIndex >= 0xff00) continue;
+    out.push({ name: sym.name, value: sym.value, size: sym.size, ...(fileSym ? { fileSym } : {}) });
+  }
+  return attribute(elf, out, objectsOf);
+}
+
+/** `nm -S --radix=d` text (the kernel cache's symbols.txt): decimal, possibly negative (signed) addresses. */
+export function parseNmSizes(text: string): SizedSymbol[] {
+  const out: SizedSymbol[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(-?\d+) (\d+) ([A-Za-z]) (\S+)$/.exec(line.trim());
+    if (!m || m[3] === 'a' || m[3] === 'A' || m[3] === 'U') continue;
+    let v = BigInt(m[1]!);
+    if (v < 0n) v += 1n << 64n;
+    out.push({ name: m[4]!, value: v, size: Number(m[2]) });
+  }
+  return out;
+}
+
+function attribute(elf: ElfFile, symbols: readonly SizedSymbol[], objectsOf: ReadonlyMap<string, readonly string[]>): KernelSize {
   const find = (n: string) => symbols.find((s) => s.name === n)?.value;
   const initStart = find('__init_begin') ?? 0n;
   const initEnd = find('__init_end') ?? 0n;
@@ -115,20 +151,12 @@ export function analyzeKernelElf(elf: ElfFile, objectsOf: ReadonlyMap<string, re
   const groupTotals = zero();
   for (const s of sections) groupTotals[s.group] += s.bytes;
 
-  // Symbol start points per section, each with its object.
+  // Symbol start points per section (found by address), each with its object.
   const points = new Map<number, { addr: bigint; size: number; object: string }[]>();
-  let fileSym: string | undefined;
   for (const sym of symbols) {
-    if (sym.type === 'FILE') {
-      fileSym = sym.name;
-      continue;
-    }
-    if (sym.bind !== 'LOCAL') fileSym = undefined; // globals follow all locals: FILE context is over
-    if (sym.type === 'SECTION' || !sym.name) continue;
-    const sec = elf.sections[sym.sectionIndex];
-    if (!sec || (sec.flags & SHF_ALLOC) === 0n || sec.size === 0) continue;
-    if (sym.value < sec.addr || sym.value >= sec.addr + BigInt(sec.size)) continue;
-    const object = pickObject(objectsOf.get(sym.name), fileSym);
+    const sec = alloc.find((x) => sym.value >= x.addr && sym.value < x.addr + BigInt(x.size));
+    if (!sec) continue;
+    const object = pickObject(objectsOf.get(sym.name), sym.fileSym);
     if (!object) continue; // linker-script symbol (__start_*, _etext): not a boundary
     const list = points.get(sec.index) ?? [];
     list.push({ addr: sym.value, size: sym.size, object });
@@ -192,6 +220,20 @@ export function sumGroups(b: Readonly<Record<SectionGroup, number>>): number {
 export async function analyzeKernelTree(treeDir: string): Promise<KernelSize> {
   const [elf, objectsOf] = await Promise.all([readElfFile(join(treeDir, 'vmlinux')), symbolObjects(treeDir)]);
   return analyzeKernelElf(elf, objectsOf);
+}
+
+/**
+ * From the kernel cache folder alone (the build tree was pruned): sections of
+ * the stripped vmlinux, symbols from symbols.txt, objects from objects.txt.
+ * Same-named statics cannot be told apart here (no FILE symbols): the first
+ * defining object gets them.
+ */
+export async function analyzeKernelCache(cacheDir: string): Promise<KernelSize | undefined> {
+  const objects = join(cacheDir, 'objects.txt');
+  const sizes = join(cacheDir, 'symbols.txt');
+  if (!existsSync(objects) || !existsSync(sizes)) return undefined;
+  const elf = await readElfFile(join(cacheDir, 'vmlinux'));
+  return attribute(elf, parseNmSizes(readFileSync(sizes, 'utf8')), parseNmArchive(readFileSync(objects, 'utf8')));
 }
 
 /** Sections only (no symbols needed): for stock kernels and stripped files. */

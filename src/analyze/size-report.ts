@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BuildFolder } from '../run/build-folder.ts';
 import { unpackedSourceDir } from './kernel-source-dir.ts';
 import { locateCustomKernel } from './kernel-locate.ts';
-import { analyzeKernelTree, kernelSections, sectionGroups, type KernelSize, type ObjectSize, type SectionGroup } from './kernel-size.ts';
+import { analyzeKernelCache, analyzeKernelTree, kernelSections, sectionGroups, type KernelSize, type ObjectSize, type SectionGroup } from './kernel-size.ts';
 import { analyzeRootfs, type RootfsSize } from './rootfs-size.ts';
 import { readFragmentReasons, subsystemOrigin, type SubsystemOrigin } from './subsystem-config.ts';
 
@@ -33,8 +33,20 @@ export async function sizeReport(folder: BuildFolder): Promise<SizeReport> {
       }
       kernel = { ...k, origins, method: `symbol addresses of the unstripped vmlinux (${join(located.treeDir, 'vmlinux')}), objects from nm of vmlinux.a` };
     } else {
-      const k = await kernelSections(join(dir, record.kernel.vmlinux?.file ?? record.kernel.bzImage.file));
-      kernel = { ...k, origins: {}, method: 'sections only: the kernel build tree was pruned' };
+      const cached = await analyzeKernelCache(located.cacheDir);
+      const reasons = readFragmentReasons(located.cacheDir);
+      const src = unpackedSourceDir(located.meta.sourceVersion);
+      if (cached) {
+        const origins: Record<string, SubsystemOrigin> = {};
+        for (const s of cached.subsystems) {
+          const largest = cached.objects.find((o) => o.subsystem === s.subsystem)!.object;
+          if (src && !s.subsystem.startsWith('(')) origins[s.subsystem] = subsystemOrigin(src, largest, reasons);
+        }
+        kernel = { ...cached, origins, method: `symbol addresses from the kernel cache (${located.cacheDir}: symbols.txt, objects.txt; build tree pruned, same-named statics go to their first object)` };
+      } else {
+        const k = await kernelSections(join(dir, record.kernel.vmlinux?.file ?? record.kernel.bzImage.file));
+        kernel = { ...k, origins: {}, method: 'sections only: the kernel build tree was pruned and the cache predates objects.txt' };
+      }
     }
   } else {
     const k = record.kernel.vmlinux ? await kernelSections(join(dir, record.kernel.vmlinux.file)) : undefined;

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { analyzeKernelTree, subsystemOf, sumGroups, PADDING } from '../../src/analyze/kernel-size.ts';
+import { analyzeKernelCache, analyzeKernelTree, parseNmSizes, subsystemOf, sumGroups, PADDING } from '../../src/analyze/kernel-size.ts';
 import { parseCpioNewc, manifestModules } from '../../src/analyze/rootfs-size.ts';
 import { gateInMakefile } from '../../src/analyze/subsystem-config.ts';
 import { squarify } from '../../src/analyze/html.ts';
@@ -59,6 +59,27 @@ describe('kernel size by section and subsystem', () => {
     assert.ok(ext4.bytes.bss >= 4000, `ext4 bss ${ext4.bytes.bss}`);
     assert.ok(xen.bytes.data >= 400 && xen.bytes.data < 4096 * 4, `xen data ${xen.bytes.data}`);
     assert.ok(xen.bytes.text > ext4.bytes.text, 'the static helper with the loop lands in drivers/xen, not fs/ext4');
+  });
+
+  test('from the kernel cache alone (symbols.txt + objects.txt, stripped vmlinux): the same sections and subsystems', async () => {
+    const dir = join(work, 'tree');
+    const cache = join(work, 'cache');
+    mkdirSync(cache, { recursive: true });
+    run('strip', ['--strip-all', '-o', join(cache, 'vmlinux'), join(dir, 'vmlinux')]);
+    writeFileSync(join(cache, 'symbols.txt'), run('nm', ['--size-sort', '-S', '--radix=d', join(dir, 'vmlinux')]));
+    writeFileSync(join(cache, 'objects.txt'), run('nm', ['-A', '--defined-only', 'vmlinux.a'], dir));
+    const full = await analyzeKernelTree(dir);
+    const fromCache = (await analyzeKernelCache(cache))!;
+    assert.equal(fromCache.total, full.total);
+    assert.deepEqual(fromCache.groupTotals, full.groupTotals);
+    assert.equal(fromCache.subsystems.reduce((n, s) => n + s.total, 0), full.total);
+    for (const sub of ['fs/ext4', 'drivers/xen']) assert.ok(fromCache.subsystems.some((s) => s.subsystem === sub), sub);
+  });
+
+  test('nm --radix=d addresses above 2^63 print negative; they are read back as unsigned', () => {
+    const [s] = parseNmSizes('-000002136636416 0000000000000024 T start_kernel\n');
+    assert.equal(s!.value, (1n << 64n) - 2136636416n);
+    assert.equal(s!.size, 24);
   });
 
   test('subsystem names are source directories', () => {

@@ -178,6 +178,11 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       await copyFile(join(buildDir, 'System.map'), join(tmp, 'System.map'));
       await copyFile(logPath, join(tmp, 'build.log'));
       await writeFile(join(tmp, 'fragment.txt'), fragmentText(fragment));
+      // For `tailor size`: every fragment line with its reasons, and which object file defines each symbol.
+      await writeFile(join(tmp, 'fragment.json'), JSON.stringify(fragment.lines, null, 2) + '\n');
+      const archives = ['vmlinux.a', 'lib/lib.a', 'arch/x86/lib/lib.a'].filter((a) => existsSync(join(buildDir, a)));
+      const objects = await exec('nm', ['-A', '--defined-only', ...archives], { cwd: buildDir, allowFailure: true });
+      await writeFile(join(tmp, 'objects.txt'), objects.stdout);
       const wantsPvh = parseDotConfig(finalConfig).get('PVH') === 'y';
       const hasPvh = hasPvhNote(await readFile(join(tmp, 'vmlinux')), join(tmp, 'vmlinux'));
       if (wantsPvh && !hasPvh) throw new TailorError(`built vmlinux has no PVH entry note although CONFIG_PVH=y (${join(buildDir, 'vmlinux')})`);
