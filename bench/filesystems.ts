@@ -6,11 +6,12 @@
  * CLOCK_BOOTTIME in the init's marker) and minimum memory (bisection, the
  * same measuring code as bench/kernels.ts).
  *
- *   npm run bench:filesystems -- [-n 5] [--fs ramfs,rofs,ext4,btrfs,virtiofs] [--json] [--no-memory] [--kernel stock|custom]
+ *   npm run bench:filesystems -- [-n 5] [--fs ramfs,rofs,ext4,btrfs,virtiofs,9p] [--json] [--no-memory] [--kernel stock|custom]
  *
- * virtiofs: an initramfs image with the 9p modules, booted with a host share
- * (virtio-9p) mounted at /share before the app starts; the app itself stays
- * in the initramfs. Its memory bisection is skipped (the share is a run option).
+ * virtiofs / 9p: the fs=virtiofs image (initramfs with the share modules),
+ * booted with a host share mounted at /share before the app starts, over
+ * virtiofs (virtiofsd) or virtio-9p; the app itself stays in the initramfs.
+ * Their memory bisection is skipped (the share is a run option).
  */
 import { Command } from 'commander';
 import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
@@ -55,9 +56,9 @@ function imageFiles(dir: string, record: BuildRecord): NonNullable<FsResult['fil
 }
 
 /** One boot with a host share mounted (virtiofs row); true with the guest time when the app ran. */
-async function bootWithShare(dir: string, accel: Accel | undefined, timeoutSeconds: number, shareDir: string) {
+async function bootWithShare(dir: string, accel: Accel | undefined, timeoutSeconds: number, shareDir: string, transport: 'virtiofs' | '9p') {
   const build = loadBuildFolder(dir);
-  const storage: StorageRequest = { shares: [{ hostDir: shareDir, tag: 'bench', guestPath: '/share' }] };
+  const storage: StorageRequest = { shares: [{ hostDir: shareDir, tag: 'bench', guestPath: '/share' }], shareTransport: transport };
   const hypervisor = defaultHypervisor(build, storage);
   const r = await runImage(
     { buildDir: dir, memoryMiB: 256, cpus: 1, hypervisor, accel, timeoutSeconds, dryRun: false, verbose: false, console: sink(), storage, execute: '/hello' },
@@ -73,14 +74,16 @@ async function benchFs(
   const { log } = o;
   try {
     log(`${fs}: building`);
-    const config = resolveConfig(['image=native-example', `fs=${fs}`, `kernel=${o.kernel}`, `name=bench-fs-${fs}`], { cwd: o.outDir });
+    const share = fs === 'virtiofs' || fs === '9p' ? fs : undefined;
+    const buildFs = share ? 'virtiofs' : fs;
+    const config = resolveConfig(['image=native-example', `fs=${buildFs}`, `kernel=${o.kernel}`, `name=bench-fs-${buildFs}`], { cwd: o.outDir });
     const { dir, record } = await buildImage(config, (m) => log(`  ${m}`));
     const files = imageFiles(dir, record);
     const runs: number[] = [];
     let hypervisor = '';
     let accel = '';
     for (let i = 0; i < o.n; i++) {
-      const b = fs === 'virtiofs' ? await bootWithShare(dir, o.accel, o.timeout, o.shareDir) : await bootOnce(dir, 256, o.accel, o.timeout);
+      const b = share ? await bootWithShare(dir, o.accel, o.timeout, o.shareDir, share) : await bootOnce(dir, 256, o.accel, o.timeout);
       hypervisor = b.hypervisor;
       if (!b.ok || !b.result || b.result.guestToAppMs === undefined) {
         const why = 'error' in b && b.error ? b.error : b.result ? `exit ${b.result.exitCode}; last console: ${b.result.console.trim().split('\n').slice(-3).join(' | ')}` : 'no result';
@@ -90,7 +93,7 @@ async function benchFs(
       runs.push(Math.round(b.result.guestToAppMs));
       log(`  boot ${i + 1}/${o.n}: ${Math.round(b.result.guestToAppMs)} ms guest to app`);
     }
-    const minMem = o.memory && fs !== 'virtiofs' ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
+    const minMem = o.memory && !share ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
     return {
       fs,
       files,
@@ -139,7 +142,7 @@ export function formatFsResults(results: readonly FsResult[], kernel: string): s
 async function main(): Promise<void> {
   const program = new Command('bench:filesystems')
     .option('-n <count>', 'boots per filesystem for the time median', '5')
-    .option('--fs <list>', 'root filesystems to compare', 'ramfs,rofs,ext4,btrfs,virtiofs')
+    .option('--fs <list>', 'root filesystems to compare (9p: the virtiofs image with a virtio-9p share)', 'ramfs,rofs,ext4,btrfs,virtiofs,9p')
     .option('--kernel <stock|custom>', 'kernel flavour (custom: built or taken from the kernel cache)', 'stock')
     .option('--no-memory', 'skip the minimum-memory bisection')
     .option('--accel <kvm|tcg>', 'force an accelerator')
