@@ -141,6 +141,26 @@ function machineArgs(record: BuildRecord, plan: QemuPlan): string[] {
   return ['-M', `q35${shm?.machineProp ?? ''}`, ...(shm?.object ?? [])];
 }
 
+/**
+ * microvm without ACPI appends `virtio_mmio.device=` words at the very end of
+ * the command line, after our ` -- `, where the kernel no longer reads them
+ * (a custom kernel then finds no disk: "Unable to mount root fs on
+ * unknown-block(0,0)"). So turn that off and put the words before ` -- `
+ * ourselves. QEMU 7.2's layout (checked with `info qtree`): the n-th
+ * virtio-mmio device (in -device order) sits on transport 7-n, at
+ * 0xfeb00000 + 512*(7-n), IRQ 5 + (7-n).
+ */
+function microvmDeviceWords(record: BuildRecord, plan: QemuPlan, args: string[], cmdline: string): string {
+  if (plan.hypervisor !== 'qemu_microvm' || microvmNeedsAcpi(record, plan)) return cmdline;
+  const devices = args.filter((a, i) => args[i - 1] === '-device' && /^(virtio-[a-z0-9-]+-device|vhost-user-fs-device)(,|$)/.test(a)).length;
+  if (devices === 0) return cmdline;
+  const m = args.indexOf('-M');
+  args[m + 1] += ',auto-kernel-cmdline=off';
+  const words = Array.from({ length: devices }, (_, n) => `virtio_mmio.device=512@0x${(0xfeb00000 + 512 * (7 - n)).toString(16)}:${5 + 7 - n}`).join(' ');
+  const cut = cmdline.indexOf(' -- ');
+  return cut < 0 ? `${cmdline} ${words}` : `${cmdline.slice(0, cut)} ${words}${cmdline.slice(cut)}`;
+}
+
 /** CPU model: the host's under KVM (minus arch-capabilities, which nested KVM rejects); `max` under TCG. */
 function cpuArgs(accel: Accel): string[] {
   return accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host,-arch-capabilities'] : ['-accel', 'tcg', '-cpu', 'max'];
@@ -166,8 +186,9 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
   const root = record.rootDisk ? { file: join(buildDir, record.rootDisk.file), readOnly: record.rootDisk.readOnly } : undefined;
   args.push(...storageArgs(plan.hypervisor, root, plan.storage ?? {}));
   if (plan.network) args.push(...networkArgs(plan.hypervisor, plan.network));
-  args.push('-append', cmdline);
-  return { binary: qemuBinary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline };
+  const full = microvmDeviceWords(record, plan, args, cmdline);
+  args.push('-append', full);
+  return { binary: qemuBinary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline: full };
 }
 
 /** A copy-pasteable shell rendering of a command (for --dry-run and --verbose). */
