@@ -155,7 +155,7 @@ function microvmDeviceWords(record: BuildRecord, plan: QemuPlan, args: string[],
   const devices = args.filter((a, i) => args[i - 1] === '-device' && /^(virtio-[a-z0-9-]+-device|vhost-user-fs-device)(,|$)/.test(a)).length;
   if (devices === 0) return cmdline;
   const m = args.indexOf('-M');
-  args[m + 1] += ',auto-kernel-cmdline=off';
+  args[m + 1] = args[m + 1]!.replace('acpi=off', 'acpi=off,auto-kernel-cmdline=off');
   const words = Array.from({ length: devices }, (_, n) => `virtio_mmio.device=512@0x${(0xfeb00000 + 512 * (7 - n)).toString(16)}:${5 + 7 - n}`).join(' ');
   const cut = cmdline.indexOf(' -- ');
   return cut < 0 ? `${cmdline} ${words}` : `${cmdline.slice(0, cut)} ${words}${cmdline.slice(cut)}`;
