@@ -287,7 +287,7 @@ async function main(): Promise<void> {
   lines.push(
     '',
     `redis-benchmark -q -t ping,set,get -n ${o.requests} -c 10; wrk -t1 -c10 -d${o.duration}s; guest ${o.memoryMiB} MiB, 1 vCPU, q35 virtio-net-pci, Debian's stock kernel, fs=ramfs.`,
-    'boot-to-ready: QEMU spawn to the first correct answer (PONG / HTTP 200) through the same network path, polled every 50 ms.',
+    'boot-to-ready: QEMU spawn to the first correct answer (PONG / HTTP 200) through the same network path, polled every 50 ms, 300 ms per attempt.',
     ...new Set(notes),
   );
   process.stdout.write(`${lines.join('\n')}\n`);
