@@ -53,9 +53,12 @@ const PAD_UNSIZED = 64 * 1024;
 
 const zero = (): Record<SectionGroup, number> => ({ text: 0, rodata: 0, data: 0, bss: 0, init: 0 });
 
+/** Sections of the x86-64 init region, for a vmlinux without symbols (no __init_begin/__init_end). */
+const initByName = /^\.(init|exit)\.|^\.(x86_cpu_dev\.init|parainstructions|altinstructions|altinstr_replacement|altinstr_aux|apicdrivers|retpoline_sites|return_sites|call_sites|ibt_endbr_seal|smp_locks)$/;
+
 /** Which of the five classic groups a vmlinux section belongs to. */
 export function classifySection(s: SectionHeader, initStart: bigint, initEnd: bigint): SectionGroup {
-  if (s.addr >= initStart && s.addr < initEnd) return 'init'; // freed after boot
+  if (initEnd > initStart ? s.addr >= initStart && s.addr < initEnd : initByName.test(s.name)) return 'init'; // freed after boot
   if (s.type === SHT_NOBITS) return 'bss';
   if (s.flags & SHF_EXECINSTR) return 'text';
   if (s.name.includes('rodata') || !(s.flags & SHF_WRITE)) return 'rodata';

@@ -85,7 +85,7 @@ export function formatSizeReport(r: SizeReport, top = 25): string {
   out.push(`kernel in memory by section (${k.method}):`);
   out.push(table(['group', 'bytes', 'size', 'sections'], sectionGroups.map((g) => [g, String(k.groupTotals[g]), fmtBytes(k.groupTotals[g]), k.sections.filter((s) => s.group === g).map((s) => s.name).join(' ')]), 3));
   out.push(`total ${k.total} bytes (${fmtBytes(k.total)})`);
-  if (k.subsystems.length) {
+  if (k.subsystems.some((s) => !s.subsystem.startsWith('('))) {
     out.push('');
     out.push(`kernel by subsystem (${k.subsystems.length}; top ${Math.min(top, k.subsystems.length)}; they add up to the section totals):`);
     const rows = k.subsystems.slice(0, top).map((s) => [s.subsystem, ...sectionGroups.map((g) => String(s.bytes[g])), String(s.total), pct(s.total, k.total), originText(k.origins[s.subsystem])]);
