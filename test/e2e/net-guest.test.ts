@@ -128,3 +128,14 @@ test('--bootchart shows the network phase', (t) => {
   assert.equal(r.code, 0, r.out.slice(-2000));
   assert.match(r.out, /tailor:phase name=network boottime_ns=\d+/);
 });
+
+test('--nameserver on a read-only root (fs=rofs): resolv.conf is covered by a bind mount from /tmp', (t) => {
+  if (skip) return t.skip(skip);
+  if (!existsSync('/usr/bin/redis-server')) return t.skip('redis-server is not installed (apt-get install -y redis-server): its module brings /etc/resolv.conf');
+  const b = cli(['build', `image=redis,${join(project, 'nettools')}`, 'name=nettools-ro', 'kernel=stock', 'fs=rofs']);
+  assert.equal(b.code, 0, b.out);
+  const r = cli(['run', 'nettools-ro', '--timeout', '120', '-e', '--nameserver=192.0.2.9 /bin/busybox cat /etc/resolv.conf; /bin/busybox touch /etc/x']);
+  assert.equal(r.code, 1, r.out.slice(-3000)); // touch fails: the root really is read-only
+  assert.match(r.out, /Read-only file system/);
+  assert.match(r.out, /^nameserver 192\.0\.2\.9\r?$/m);
+});
