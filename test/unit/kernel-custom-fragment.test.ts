@@ -103,3 +103,9 @@ test('the fragment text is stable: same options, same bytes', () => {
   assert.equal(fragmentText(fragmentFor('--profile=minimal')), fragmentText(fragmentFor('--profile=minimal')));
   assert.notEqual(fragmentText(fragmentFor('--profile=minimal')), fragmentText(fragmentFor('--profile=minimal', 'conf_drivers_xen=1')));
 });
+
+test('a module needing ipv6 overrides the base fragment\'s IPV6=n instead of conflicting', () => {
+  const f = composeFragment(resolveConfig(['kernel=custom'], { cwd }), ['ipv6'], new Map([['ipv6', ['module dns']]]));
+  assert.equal(value(f, 'IPV6'), 'y');
+  assert.match(reasons(f, 'IPV6'), /kernel feature ipv6 \(needed by module dns\) \(overrides the base fragment's # CONFIG_IPV6 is not set\)/);
+});
