@@ -40,6 +40,8 @@ export interface FsResult {
   readonly hypervisor?: string;
   readonly accel?: string;
   readonly guestToAppMs?: { readonly median: number; readonly min: number; readonly runs: number[] };
+  /** Host wall time from QEMU spawn to the app-start line (includes QEMU start-up and firmware). */
+  readonly hostToAppMs?: { readonly median: number; readonly min: number; readonly runs: number[] };
   readonly minMemoryMiB?: number;
 }
 
@@ -80,6 +82,7 @@ async function benchFs(
     const { dir, record } = await buildImage(config, (m) => log(`  ${m}`));
     const files = imageFiles(dir, record);
     const runs: number[] = [];
+    const hostRuns: number[] = [];
     let hypervisor = '';
     let accel = '';
     for (let i = 0; i < o.n; i++) {
@@ -91,6 +94,7 @@ async function benchFs(
       }
       accel = b.result.accel;
       runs.push(Math.round(b.result.guestToAppMs));
+      if (b.result.hostToAppMs !== undefined) hostRuns.push(Math.round(b.result.hostToAppMs));
       log(`  boot ${i + 1}/${o.n}: ${Math.round(b.result.guestToAppMs)} ms guest to app`);
     }
     const minMem = o.memory && !share ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
@@ -102,6 +106,7 @@ async function benchFs(
       hypervisor,
       accel,
       guestToAppMs: { median: median(runs), min: Math.min(...runs), runs },
+      ...(hostRuns.length ? { hostToAppMs: { median: median(hostRuns), min: Math.min(...hostRuns), runs: hostRuns } } : {}),
       ...(minMem !== undefined ? { minMemoryMiB: minMem } : {}),
     };
   } catch (e) {
@@ -118,19 +123,20 @@ export function formatFsResults(results: readonly FsResult[], kernel: string): s
   const ratio = (x?: number, b?: number) => (x === undefined || !b ? '' : ` (${(x / b).toFixed(2)}x)`);
   const rows = results.map((r) =>
     r.error
-      ? [r.fs, `failed: ${r.error.slice(0, 80)}`, '', '', '', '']
+      ? [r.fs, `failed: ${r.error.slice(0, 80)}`, '', '', '', '', '']
       : [
           r.fs,
           (r.files ?? []).map((f) => `${f.file} ${kb(f.bytes)}`).join(' + '),
           kb(r.allocatedBytes),
           r.hypervisor ?? '',
           r.guestToAppMs ? `${r.guestToAppMs.median} ms${ratio(r.guestToAppMs.median, base?.guestToAppMs?.median)} [min ${r.guestToAppMs.min}]` : '-',
+          r.hostToAppMs ? `${r.hostToAppMs.median} ms [min ${r.hostToAppMs.min}]` : '-',
           r.minMemoryMiB !== undefined ? `${r.minMemoryMiB} MiB` : '-',
         ],
   );
   const how = results.find((r) => r.accel);
   return (
-    formatTable(['fs', 'image files (stat size)', 'allocated', 'machine', 'guest time to app (median)', 'min memory'], rows) +
+    formatTable(['fs', 'image files (stat size)', 'allocated', 'machine', 'guest time to app (median)', 'host wall to app', 'min memory'], rows) +
     `\nnative-example, ${kernel} kernel, 1 vCPU, accel=${how?.accel ?? '?'}; guest time = CLOCK_BOOTTIME at the init's app-start marker;` +
     ` min memory = smallest -m (MiB) at which the app prints its line and exits 0 (bisection); ratios against ramfs.\n` +
     (kernel === 'stock'
