@@ -10,12 +10,14 @@
 #include "init.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -47,6 +49,32 @@ static int wait_for_interface(const char *ifname, int ms)
 		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
+}
+
+/*
+ * Whether the VM has a virtio network device (virtio device id 1), so that
+ * eth0 is worth waiting for while virtio_net probes; a VM without a NIC
+ * (tailor run --no-network) must not pay that wait.
+ */
+static int virtio_nic_present(void)
+{
+	DIR *d = opendir("/sys/bus/virtio/devices");
+	if (!d)
+		return 0;
+	int found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		char path[300], id[16] = "";
+		snprintf(path, sizeof path, "/sys/bus/virtio/devices/%s/device", e->d_name);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, id, sizeof id - 1);
+		close(fd);
+		found = len > 0 && strtol(id, NULL, 16) == 1;
+	}
+	closedir(d);
+	return found;
 }
 
 static int link_up(int s, const char *ifname)
@@ -164,12 +192,11 @@ int setup_network(const struct cl_net *n)
 		}
 	}
 	/* no --ip: DHCP on eth0 if there is one, else QEMU user-mode networking's addresses */
-	struct stat st;
-	int driver = stat("/sys/bus/virtio/drivers/virtio_net", &st) == 0;
+	int nic = virtio_nic_present();
 	static char lease_gw[16];
 	struct cl_net lease_dns;
 	memset(&lease_dns, 0, sizeof lease_dns);
-	if (rc == 0 && n->nips == 0 && wait_for_interface("eth0", driver ? 1000 : 0) == 0) {
+	if (rc == 0 && n->nips == 0 && wait_for_interface("eth0", nic ? 1000 : 0) == 0) {
 		struct cl_ip lease;
 		if (link_up(s, "eth0") == 0 && dhcp_configure("eth0", &lease, lease_gw, lease_dns.nameservers[0], 1500) == 0) {
 			info("network: DHCP lease on eth0: %s/%s router %s dns %s", lease.addr, lease.mask,
