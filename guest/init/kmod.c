@@ -4,8 +4,9 @@
  * ending in .xz/.zst/.gz are passed with MODULE_INIT_COMPRESSED_FILE, which
  * needs Linux 6.4+ (Debian 12's 6.1 ships plain .ko files).
  * Like modprobe, a module also gets the NAME.param=value words of the kernel
- * command line (the kernel only applies those to built-in code): this is how
- * a modular virtio_mmio learns QEMU microvm's virtio_mmio.device= devices.
+ * command line (the kernel only applies those to built-in code). Debian's
+ * modular virtio_mmio is built without VIRTIO_MMIO_CMDLINE_DEVICES and ignores
+ * device=; the runner gives such kernels ACPI on microvm to find devices.
  */
 #include "init.h"
 
