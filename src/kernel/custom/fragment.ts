@@ -127,6 +127,14 @@ export function composeFragment(
 
   // (b) drivers: every switch, as the config stage resolved it from the profile and implications
   for (const sw of driverSwitches) addOptionMapping(b, config, `conf_drivers_${sw}`);
+  // A virtio device driver without a transport is dropped by Kconfig (VIRTIO is selected by the transports).
+  const virtioDevices = ['virtio_blk', 'virtio_net', 'virtio_scsi', 'virtio_rng', 'virtio_fs'].filter((d) => o[`conf_drivers_${d}`] === true);
+  if (virtioDevices.length && o.conf_drivers_mmio !== true && o.conf_drivers_pci !== true) {
+    throw new UsageError(
+      `${virtioDevices.map((d) => `conf_drivers_${d}=1`).join(', ')} needs a virtio transport, and conf_drivers_mmio and conf_drivers_pci are both 0`,
+      'add conf_drivers_mmio=1 (microvm, Firecracker) or conf_drivers_pci=1 (pc/q35)',
+    );
+  }
   // virtio over PCI needs both switches: the one rule a single switch cannot express.
   if (o.conf_drivers_virtio === true && o.conf_drivers_pci === true) {
     b.add('VIRTIO_PCI', 'y', `${optionReason(config, 'conf_drivers_virtio')} with ${optionReason(config, 'conf_drivers_pci')}`);
