@@ -39,7 +39,7 @@ describe('catalog modules boot on the stock kernel (ramfs)', async () => {
 
   it('cli: busybox sh runs a command line; /bin is a real directory', { skip }, (t) => {
     if (!existsSync('/bin/busybox')) return t.skip('busybox-static is not installed (apt-get install -y busybox-static)');
-    const b = tailorCmd(['build', 'image=cli']);
+    const b = tailorCmd(['build', 'kernel=stock', 'image=cli']);
     assert.equal(b.code, 0, b.all);
     const r = tailorCmd(['run', '--timeout', '60', '-e', `/bin/sh -c "echo hi from sh; ls /; ls -ld /bin /lib; ps | wc -l"`], 90_000);
     assert.equal(r.code, 0, r.all);
@@ -52,7 +52,7 @@ describe('catalog modules boot on the stock kernel (ramfs)', async () => {
   });
 
   it('app=/usr/bin/ls: a host program with its closure, as the image command', { skip }, () => {
-    const b = tailorCmd(['build', 'app=/usr/bin/ls -l /usr/bin/ls /lib/x86_64-linux-gnu']);
+    const b = tailorCmd(['build', 'kernel=stock', 'app=/usr/bin/ls -l /usr/bin/ls /lib/x86_64-linux-gnu']);
     assert.equal(b.code, 0, b.all);
     assert.match(b.all, /build\/ls/);
     const r = tailorCmd(['run', '--timeout', '60'], 90_000);
@@ -64,7 +64,7 @@ describe('catalog modules boot on the stock kernel (ramfs)', async () => {
   it('node: a Node.js script runs and exits 0', { skip }, (t) => {
     if (!existsSync('/usr/bin/node')) return t.skip('nodejs is not installed (apt-get install -y nodejs)');
     const fixture = join(repo, 'test', 'fixtures', 'catalog-apps', 'node-hello');
-    const b = tailorCmd(['build', 'image=empty', `modules=${fixture}`, 'name=node-hello', 'fs_compression=lz4']);
+    const b = tailorCmd(['build', 'kernel=stock', 'image=empty', `modules=${fixture}`, 'name=node-hello', 'fs_compression=lz4']);
     assert.equal(b.code, 0, b.all);
     const r = tailorCmd(['run', '-m', '384M', '--timeout', '120', 'node-hello'], 150_000);
     assert.equal(r.code, 0, r.all);
@@ -88,7 +88,7 @@ describe('catalog modules boot on the stock kernel (ramfs)', async () => {
     writeFileSync(join(app, 'module.yaml'), 'description: Java hello (test)\nrequires: [openjdk]\nrun: java -jar /app/hello.jar one two\n');
     writeFileSync(join(app, 'usr.manifest'), '[manifest]\n/app/hello.jar: ${MODULE_DIR}/hello.jar\n');
 
-    const b = tailorCmd(['build', 'image=empty', `modules=${app}`, 'name=java-hello', 'fs_compression=lz4']);
+    const b = tailorCmd(['build', 'kernel=stock', 'image=empty', `modules=${app}`, 'name=java-hello', 'fs_compression=lz4']);
     assert.equal(b.code, 0, b.all);
     const r = tailorCmd(['run', '-m', '512M', '--timeout', '150', 'java-hello'], 180_000);
     assert.equal(r.code, 0, r.all);
@@ -104,7 +104,7 @@ describe('catalog modules boot on the stock kernel (ramfs)', async () => {
     cc(['-shared', '-fPIC', '-o', join(d, 'libgone.so'), join(d, 'gone.c')]);
     cc(['-o', join(d, 'prog'), join(d, 'main.c'), `-L${d}`, '-lgone', `-Wl,-rpath,${d}`]);
     rmSync(join(d, 'libgone.so'));
-    const b = tailorCmd(['build', `app=${d}/prog`]);
+    const b = tailorCmd(['build', 'kernel=stock', `app=${d}/prog`]);
     assert.notEqual(b.code, 0, b.all);
     assert.match(b.err, new RegExp(`libgone\\.so \\(needed by ${d}/prog\\) not found`));
     assert.ok(!existsSync(join(project, 'build', 'prog')), 'no build folder left behind');

@@ -34,7 +34,7 @@ before(async () => {
   unavailable = await fixtureUnavailable();
   if (unavailable) return;
   work = mkdtempSync(join(tmpdir(), 'tailor-run-real-'));
-  const b = await run([tailor, 'build', 'image=native-example', 'fs=ramfs']);
+  const b = await run([tailor, 'build', 'image=native-example', 'fs=ramfs', 'kernel=stock']);
   assert.equal(b.code, 0, `tailor build failed:\n${b.stderr}`);
 });
 after(() => {

@@ -24,7 +24,7 @@ function namespaceUnavailable(): string | undefined {
 
 /** Run `tailor build image=NAME` with `hide` (a shell mount command) done first, in a private mount namespace. */
 function buildWithHidden(image: string, hide: string) {
-  const script = `${hide} && exec "$0" "$1" build image=${image} name=pkg-${image}`;
+  const script = `${hide} && exec "$0" "$1" build image=${image} name=pkg-${image} kernel=stock`;
   const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, tailor], {
     cwd: project,
     encoding: 'utf8',
@@ -54,7 +54,7 @@ for (const c of cases) {
 
 test('with the packages present, the same modules build (the guards pass)', (t) => {
   if (!existsSync('/bin/busybox')) return t.skip('busybox-static is not installed');
-  const r = spawnSync(process.execPath, [tailor, 'build', 'image=cli,ca-certificates', 'name=pkg-present'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [tailor, 'build', 'image=cli,ca-certificates', 'name=pkg-present', 'kernel=stock'], { cwd: project, encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.ok(existsSync(join(project, 'build', 'pkg-present', 'initrd.img')));
 });
