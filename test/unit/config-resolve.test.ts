@@ -41,7 +41,7 @@ test('with no input every option has its schema default and source default', (t)
   const cwd = project(t);
   const c = resolveConfig([], { cwd });
   assert.equal(c.options.fs, 'ramfs');
-  assert.equal(c.options.kernel, 'stock');
+  assert.equal(c.options.kernel, 'custom');
   assert.deepEqual(c.sources.fs, { kind: 'default' });
   assert.equal(c.profileName, undefined);
   assert.deepEqual(c.warnings, []);
