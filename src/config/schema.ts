@@ -30,6 +30,7 @@ export const driverImplications: Readonly<Partial<Record<DriverSwitch, readonly 
   ide: ['pci'],
   pvscsi: ['pci', 'scsi'],
   vmxnet3: ['pci'],
+  vmware: ['pci'], // VMCI and the balloon sit on PCI
   ena: ['pci'],
   vga: ['pci'],
   hyperv: ['acpi'],
