@@ -1,7 +1,8 @@
 /** Assembles the image's content tree: Tailor's init, its control files, kernel modules and the modules' files. */
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isElfFile } from '../elf/index.ts';
 import type { KernelArtifact } from '../kernel/types.ts';
 import type { ModulePlan } from '../modules/types.ts';
 import type { ContentTree, TreeEntry } from '../rootfs/types.ts';
@@ -59,20 +60,9 @@ export async function assembleContent(inputs: ContentInputs): Promise<ContentTre
 
 /** With conf_hide_symbols=1, an ELF file is replaced by a stripped copy; anything else is used as is. */
 async function maybeStrip(path: string, inputs: ContentInputs): Promise<string> {
-  if (!inputs.stripElf || !(await isElf(path))) return path;
+  if (!inputs.stripElf || !(await isElfFile(path))) return path;
   const id = createHash('sha256').update(path).digest('hex').slice(0, 16);
   const out = join(inputs.scratchDir, `stripped-${id}`);
   await exec('strip', ['--strip-all', '-o', out, path]);
   return out;
-}
-
-async function isElf(path: string): Promise<boolean> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(buf, 0, 4, 0);
-    return bytesRead === 4 && buf.toString('latin1') === '\x7fELF';
-  } finally {
-    await fh.close();
-  }
 }

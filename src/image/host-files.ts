@@ -24,9 +24,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { readElfFile } from '../elf/index.ts';
+import { isElfFile, readElfFile } from '../elf/index.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import type { AppSpec } from '../modules/app.ts';
 import { hostClosure, type HostFile } from '../modules/host-closure.ts';
@@ -67,7 +67,7 @@ export async function hostReferences(modules: readonly ModuleDefinition[], modul
     const lines = readManifestFile(file).filter((l) => l.host === `->${l.guest}`);
     const entries = expandManifest(lines, { module: def.name, file, variables: manifestVariables(def, moduleBuildRoot), baseDir: def.dir });
     for (const e of entries) {
-      if (e.source.kind !== 'file' || !(await isElf(e.source.path))) continue;
+      if (e.source.kind !== 'file' || !(await isElfFile(e.source.path))) continue;
       const elf = await readElfFile(e.source.path);
       refs.push({ module: def.name, path: e.guestPath, program: elf.interpreter !== undefined || elf.dynamic === undefined });
     }
@@ -203,16 +203,4 @@ async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
   return h.digest('hex');
-}
-
-async function isElf(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch(() => undefined);
-  if (!fh) return false;
-  try {
-    const buf = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(buf, 0, 4, 0);
-    return bytesRead === 4 && buf.toString('latin1') === '\x7fELF';
-  } finally {
-    await fh.close();
-  }
 }
