@@ -2,8 +2,8 @@
  * The QEMU command line for a build folder: a pure function of the build
  * record and the run options, so `--dry-run` prints exactly what `run` spawns.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import type { Accel, Hypervisor } from './types.ts';
@@ -32,6 +32,8 @@ export interface QemuPlan {
   readonly kernelWords?: readonly string[];
   /** The network device (src/run/network.ts); undefined: none. */
   readonly network?: NetworkRequest;
+  /** User data file for the cloud-init module (fw_cfg opt/tailor/user-data; q35 and microvm both have fw_cfg). */
+  readonly userData?: string;
 }
 
 /** Whether the VM gets any virtio device (root disk, extra disks, shares): they need a transport. */
@@ -62,6 +64,10 @@ export function kernelCommandLine(record: BuildRecord, plan: QemuPlan): string {
   // With ACPI under TCG, PIT calibration of the TSC can stall the boot: give the rate (FIELD-NOTES.md).
   if (microvmNeedsAcpi(record, plan) && plan.accel === 'tcg') words.push(`tsc_early_khz=${hostTscKhz()}`);
   if (plan.hypervisor === 'qemu_microvm' && !words.includes('pci=off')) words.push('pci=off');
+  // Under TCG the local APIC timer's setup and check are emulated slowly: measured here, the minimal custom
+  // kernel reached the app in 230 ms instead of 493 ms, Debian's in 1150 instead of 1330. Under KVM the
+  // APIC timer is cheap and the best clock event device, so it stays on.
+  if (plan.accel === 'tcg' && !words.includes('noapictimer')) words.push('noapictimer');
   for (const w of plan.kernelWords ?? []) if (!words.includes(w)) words.push(w);
   if (plan.hypervisor === 'qemu' && (hasVirtioDevices(record, plan) || plan.storage?.nvmeImage)) words = words.filter((w) => w !== 'pci=off');
   const mounts = shareMountOptions(plan.storage?.shares, plan.storage?.shareTransport);
@@ -103,6 +109,9 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
   }
   if (!Number.isInteger(plan.cpus) || plan.cpus < 1 || plan.cpus > 255) {
     throw new UsageError(`cpus ${plan.cpus} is out of range`, 'give 1..255, e.g. -c 2');
+  }
+  if (plan.userData !== undefined && !(existsSync(plan.userData) && statSync(plan.userData).isFile())) {
+    throw new UsageError(`--user-data ${plan.userData}: no such file`, 'give a #cloud-config file, e.g. --user-data user-data.yaml');
   }
   const transport = plan.storage?.shareTransport ?? '9p';
   if (plan.storage?.shares?.length && !(record.hostShares ?? []).includes(transport)) {
@@ -186,6 +195,8 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
   const root = record.rootDisk ? { file: join(buildDir, record.rootDisk.file), readOnly: record.rootDisk.readOnly } : undefined;
   args.push(...storageArgs(plan.hypervisor, root, plan.storage ?? {}));
   if (plan.network) args.push(...networkArgs(plan.hypervisor, plan.network));
+  // QEMU's option syntax doubles a comma inside a value.
+  if (plan.userData !== undefined) args.push('-fw_cfg', `name=opt/tailor/user-data,file=${resolve(plan.userData).replace(/,/g, ',,')}`);
   const full = microvmDeviceWords(record, plan, args, cmdline);
   args.push('-append', full);
   return { binary: qemuBinary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline: full };

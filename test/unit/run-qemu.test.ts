@@ -85,19 +85,21 @@ test('a root disk is virtio-blk-device on microvm and virtio-blk-pci on q35, rea
 });
 
 test('command line: build words + machine words + " -- " + (execute ?? appCmdline)', () => {
-  assert.equal(kernelCommandLine(record(), microTcg), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off -- /hello');
+  assert.equal(kernelCommandLine(record(), microTcg), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off noapictimer -- /hello');
   assert.equal(
     kernelCommandLine(record(), { ...microTcg, execute: '/hello; false' }),
-    'console=ttyS0 quiet reboot=t rdinit=/init pci=off -- /hello; false',
+    'console=ttyS0 quiet reboot=t rdinit=/init pci=off noapictimer -- /hello; false',
   );
   // No PCI on microvm: pci=off is added once; on q35 with a disk on PCI it is removed.
-  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), microTcg), 'a pci=off -- /hello');
+  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), microTcg), 'a pci=off noapictimer -- /hello');
   const disk = record({ kernelCmdline: 'a pci=off b', initrd: undefined, rootDisk: { ...art('r'), fs: 'ext4', readOnly: false } });
-  assert.equal(kernelCommandLine(disk, { ...microTcg, hypervisor: 'qemu' }), 'a b -- /hello');
+  assert.equal(kernelCommandLine(disk, { ...microTcg, hypervisor: 'qemu' }), 'a b noapictimer -- /hello');
   // Without a disk q35 keeps the build's words as they are.
-  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), { ...microTcg, hypervisor: 'qemu' }), 'a pci=off -- /hello');
+  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), { ...microTcg, hypervisor: 'qemu' }), 'a pci=off noapictimer -- /hello');
   // Nothing to run: no " -- ", the init reads /etc/tailor/cmdline.
-  assert.equal(kernelCommandLine(record({ appCmdline: '' }), microTcg), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off');
+  assert.equal(kernelCommandLine(record({ appCmdline: '' }), microTcg), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off noapictimer');
+  // TCG only: the APIC timer stays on under KVM.
+  assert.equal(kernelCommandLine(record(), { ...microTcg, accel: 'kvm' }), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off -- /hello');
   const c = buildQemuCommand('/b', record(), { ...microTcg, execute: 'x' });
   assert.equal(c.args.at(-2), '-append');
   assert.equal(c.args.at(-1), c.cmdline);
