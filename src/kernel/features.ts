@@ -78,6 +78,11 @@ export const kernelFeatures: Record<string, KernelFeature> = {
   'virtio-console': { help: 'virtio console ports (/dev/hvc0, /dev/vport*)', kconfig: { TTY: 'y', VIRTIO_CONSOLE: 'y' }, stockModules: ['virtio_console'] },
   nvme: { help: 'NVMe disks over PCI', kconfig: { PCI: 'y', ...BLOCK, BLK_DEV_NVME: 'y' }, stockModules: ['nvme'] },
   pvpanic: { help: 'pvpanic ISA/MMIO device: a guest panic is reported to the host', kconfig: { PVPANIC: 'y', PVPANIC_MMIO: 'y' }, stockModules: ['pvpanic_mmio'] },
+  'fw-cfg': {
+    help: 'QEMU fw_cfg files in sysfs (/sys/firmware/qemu_fw_cfg: tailor run --user-data for cloud-init)',
+    kconfig: { FW_CFG_SYSFS: 'y' },
+    stockModules: ['qemu_fw_cfg'],
+  },
   'pvpanic-pci': { help: 'pvpanic PCI device: a guest panic is reported to the host', kconfig: { PCI: 'y', PVPANIC: 'y', PVPANIC_PCI: 'y' }, stockModules: ['pvpanic_pci'] },
 
   // filesystems

@@ -250,7 +250,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     );
   }
   const storage = chooseShareTransport(build, opts.storage);
-  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage, kernelWords: opts.kernelWords, network: opts.network };
+  const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage, kernelWords: opts.kernelWords, network: opts.network, userData: opts.userData };
 
   let accel: Accel;
   if (opts.dryRun) {

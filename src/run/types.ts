@@ -23,6 +23,8 @@ export interface RunOptions {
   readonly kernelWords?: readonly string[];
   /** The network device (--forward, --api, -n, -v, --virtio-net-queues); undefined: none. */
   readonly network?: NetworkRequest;
+  /** A #cloud-config file for the cloud-init module, passed as fw_cfg opt/tailor/user-data (--user-data). */
+  readonly userData?: string;
   /** Copy the guest console to this stream (default: process.stdout). */
   readonly console?: NodeJS.WritableStream;
 }

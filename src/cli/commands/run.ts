@@ -30,6 +30,7 @@ interface RunFlags {
   vhost?: boolean;
   virtioNetQueues?: string;
   network?: boolean;
+  userData?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -58,6 +59,7 @@ export function register(program: Command): void {
     .option('-v, --vhost', 'vhost-net for the tap device (with -n; needs /dev/vhost-net)')
     .option('--virtio-net-queues <n>', 'virtio-net queue pairs (multiqueue; with -n and a multi_queue tap)')
     .option('--no-network', 'no network device, even when the image needs one')
+    .option('--user-data <file>', '#cloud-config user data for the cloud-init module (QEMU fw_cfg opt/tailor/user-data)')
     .action(async (buildArg: string | undefined, _flags: RunFlags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<RunFlags>();
       const memoryMiB = parseMemoryMiB(flags.memsize);
@@ -102,6 +104,7 @@ export function register(program: Command): void {
             execute: flags.execute,
             storage,
             network,
+            userData: flags.userData,
             hypervisor,
             accel,
             timeoutSeconds,
