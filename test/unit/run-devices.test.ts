@@ -80,6 +80,9 @@ test('microvm gets ACPI (and the TSC rate under TCG) only when the kernel ignore
   const cmd = buildQemuCommand('/b', stock, micro);
   assert.match(cmd.args[1]!, /acpi=on/);
   assert.match(cmd.cmdline, / tsc_early_khz=\d+ /);
+  // microvm with ACPI declares no PIT: the APIC timer is the only tick there, so no noapictimer
+  assert.doesNotMatch(cmd.cmdline, /noapictimer/);
+  assert.match(buildQemuCommand('/b', record({ virtioMmioCmdline: true }), micro).cmdline, / noapictimer /);
   assert.match(buildQemuCommand('/b', stock, { ...micro, accel: 'kvm' }).args[1]!, /acpi=on/);
   assert.doesNotMatch(buildQemuCommand('/b', stock, { ...micro, accel: 'kvm' }).cmdline, /tsc_early_khz/);
   assert.match(buildQemuCommand('/b', record({ virtioMmioCmdline: true }), micro).args[1]!, /acpi=off/);
