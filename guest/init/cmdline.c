@@ -209,6 +209,19 @@ static int expand_var(struct parser *ps, struct strvec *env, struct buf *b)
 	return 0;
 }
 
+/* One character of an unquoted or double-quoted word: \x (the caller checked that x
+ * exists), $VAR, or the character itself. 0, or -1 after fail(). */
+static int word_char(struct parser *ps, struct strvec *env, struct buf *b)
+{
+	if (*ps->p == '$')
+		return expand_var(ps, env, b);
+	const char *from = *ps->p == '\\' ? ps->p + 1 : ps->p;
+	if (buf_add(b, from, 1) < 0)
+		return oom(ps);
+	ps->p = from + 1;
+	return 0;
+}
+
 /*
  * Read one token; words are expanded with env. Returns 1 (and no token) for
  * an unquoted word that expanded to nothing, which is dropped (shell rule).
@@ -244,15 +257,11 @@ static int read_token(struct parser *ps, struct strvec *env, struct token *t)
 	struct buf b = {0};
 	int quoted = 0;
 	while ((c = *ps->p) && !is_space(c) && c != '\n' && c != ';' && c != '&' && c != '!') {
-		if (c == '\\') {
-			if (!ps->p[1]) {
-				free(b.s);
-				return fail(ps, "trailing backslash at the end of the command line");
-			}
-			if (buf_add(&b, ps->p + 1, 1) < 0)
-				goto nomem;
-			ps->p += 2;
-		} else if (c == '\'') {
+		if (c == '\\' && !ps->p[1]) {
+			free(b.s);
+			return fail(ps, "trailing backslash at the end of the command line");
+		}
+		if (c == '\'') {
 			/* single quotes: literal, no escapes, no expansion */
 			const char *end = strchr(ps->p + 1, '\'');
 			if (!end) {
@@ -276,30 +285,14 @@ static int read_token(struct parser *ps, struct strvec *env, struct token *t)
 					ps->p++;
 					break;
 				}
-				if (c == '\\') {
-					if (buf_add(&b, ps->p + 1, 1) < 0)
-						goto nomem;
-					ps->p += 2;
-				} else if (c == '$') {
-					if (expand_var(ps, env, &b) < 0) {
-						free(b.s);
-						return -1;
-					}
-				} else {
-					if (buf_add(&b, ps->p, 1) < 0)
-						goto nomem;
-					ps->p++;
+				if (word_char(ps, env, &b) < 0) {
+					free(b.s);
+					return -1;
 				}
 			}
-		} else if (c == '$') {
-			if (expand_var(ps, env, &b) < 0) {
-				free(b.s);
-				return -1;
-			}
-		} else {
-			if (buf_add(&b, ps->p, 1) < 0)
-				goto nomem;
-			ps->p++;
+		} else if (word_char(ps, env, &b) < 0) {
+			free(b.s);
+			return -1;
 		}
 	}
 	if (!b.s && !quoted)
