@@ -41,6 +41,10 @@ struct parser {
 	cl_read_file_fn read_file;
 	void *ctx;
 	int depth;
+	/* the runscripts an error came through, innermost first (see note_script) */
+	struct buf chain;
+	char *chain_path; /* the latest one, not yet in chain */
+	int chain_reps;   /* how many times in a row chain_path was noted */
 };
 
 /* The command being built. */
@@ -165,7 +169,17 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 
 static int is_name_start(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; }
 static int is_name_char(char c) { return is_name_start(c) || (c >= '0' && c <= '9'); }
-static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+/* blanks within a line: OSv's set (isspace) without the newline, which separates commands */
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+/* \a \b \f \n \r \t \v are control characters (OSv's loader does the same, quoted or not);
+ * any other escaped character stands for itself. */
+static char unescape(char c)
+{
+	static const char from[] = "abfnrtv", to[] = "\a\b\f\n\r\t\v";
+	const char *k = c ? strchr(from, c) : NULL;
+	return k ? to[k - from] : c;
+}
 
 /* Expand $NAME or ${NAME} at ps->p (which points at '$'). */
 static int expand_var(struct parser *ps, struct strvec *env, struct buf *b)
@@ -215,10 +229,11 @@ static int word_char(struct parser *ps, struct strvec *env, struct buf *b)
 {
 	if (*ps->p == '$')
 		return expand_var(ps, env, b);
-	const char *from = *ps->p == '\\' ? ps->p + 1 : ps->p;
-	if (buf_add(b, from, 1) < 0)
+	int escaped = *ps->p == '\\';
+	char c = escaped ? unescape(ps->p[1]) : *ps->p;
+	if (buf_add(b, &c, 1) < 0)
 		return oom(ps);
-	ps->p = from + 1;
+	ps->p += escaped ? 2 : 1;
 	return 0;
 }
 
@@ -305,6 +320,17 @@ static int read_token(struct parser *ps, struct strvec *env, struct token *t)
 nomem:
 	free(b.s);
 	return oom(ps);
+}
+
+/* At the start of a line: skip it if it holds only blanks and ';' (OSv ignores such
+ * lines, and its sample runscripts have them). */
+static void skip_void_line(struct parser *ps)
+{
+	const char *q = ps->p;
+	while (is_space(*q) || *q == ';')
+		q++;
+	if (*q == '\n' || !*q)
+		ps->p = q;
 }
 
 /* The next token, skipping words that expanded to nothing (a loop: no recursion on long input). */
@@ -598,7 +624,7 @@ static int handle_option(struct parser *ps, struct cmd *c, const char *word)
 		if (eq) {
 			val = eq + 1;
 		} else {
-			/* OSv also accepts "--opt VALUE" */
+			/* Tailor's own "--opt VALUE" form (OSv's loader reads only --opt=VALUE) */
 			struct token t;
 			if (next_token(ps, c->global ? &ps->genv : &c->env, &t) < 0)
 				return -1;
@@ -673,6 +699,52 @@ static void cmd_free(struct cmd *c)
 
 static int parse_text(struct parser *ps, const char *text);
 
+/* Move the pending runscript of the error chain into the chain text ("A, run by B x3"). */
+static int flush_script(struct parser *ps)
+{
+	if (!ps->chain_path)
+		return 0;
+	char reps[24] = "";
+	if (ps->chain_reps > 1)
+		snprintf(reps, sizeof reps, " x%d", ps->chain_reps);
+	int rc = (ps->chain.n && buf_add(&ps->chain, ", run by ", 9) < 0) ||
+	         buf_add(&ps->chain, ps->chain_path, strlen(ps->chain_path)) < 0 ||
+	         buf_add(&ps->chain, reps, strlen(reps)) < 0 ? -1 : 0;
+	free(ps->chain_path);
+	ps->chain_path = NULL;
+	return rc;
+}
+
+/* An error came out of runscript `path`: remember it (the same script in a row counts up). */
+static void note_script(struct parser *ps, const char *path)
+{
+	if (ps->chain_path && strcmp(ps->chain_path, path) == 0) {
+		ps->chain_reps++;
+		return;
+	}
+	flush_script(ps);
+	ps->chain_path = strdup(path);
+	ps->chain_reps = 1;
+}
+
+/*
+ * After the error: " (in runscript A, run by B ...)" behind the cause, so a long
+ * chain or long paths are cut at the end and never hide the cause.
+ */
+static void finish_chain(struct parser *ps)
+{
+	flush_script(ps);
+	char *err = ps->res->err;
+	size_t size = sizeof ps->res->err, len = strlen(err);
+	if (ps->chain.n && len + 20 < size) {
+		int w = snprintf(err + len, size - len, " (in runscript %s)", ps->chain.s);
+		if (w < 0 || (size_t)w >= size - len)
+			memcpy(err + size - 4, "...", 4); /* cut: say so */
+	}
+	free(ps->chain.s);
+	ps->chain = (struct buf){0};
+}
+
 static int run_script(struct parser *ps, struct cmd *c, enum cl_sep sep)
 {
 	if (c->argv.n != 2)
@@ -682,13 +754,14 @@ static int run_script(struct parser *ps, struct cmd *c, enum cl_sep sep)
 		            c->argv.v[1]);
 	if (!ps->read_file)
 		return fail(ps, "runscript is not available here");
+	/* the cause first, the (maybe long) path after it */
 	if (ps->depth >= MAX_RUNSCRIPT_DEPTH)
-		return fail(ps, "runscript %s: nested more than %d deep (does a script run itself?)", c->argv.v[1],
-		            MAX_RUNSCRIPT_DEPTH);
+		return fail(ps, "runscript nested more than %d deep (does a script run itself?): runscript %.200s",
+		            MAX_RUNSCRIPT_DEPTH, c->argv.v[1]);
 	char why[256] = "";
 	char *text = ps->read_file(ps->ctx, c->argv.v[1], why, sizeof why);
 	if (!text)
-		return fail(ps, "runscript %s: %s", c->argv.v[1], why[0] ? why : "cannot read it");
+		return fail(ps, "runscript %.200s: %s", c->argv.v[1], why[0] ? why : "cannot read it");
 	size_t before = ps->res->ncmds;
 	const char *saved = ps->p;
 	ps->depth++;
@@ -697,10 +770,7 @@ static int run_script(struct parser *ps, struct cmd *c, enum cl_sep sep)
 	ps->p = saved;
 	free(text);
 	if (rc < 0) {
-		/* say where the error came from */
-		char inner[sizeof ps->res->err];
-		memcpy(inner, ps->res->err, sizeof inner);
-		snprintf(ps->res->err, sizeof ps->res->err, "in runscript %.200s: %.280s", c->argv.v[1], inner);
+		note_script(ps, c->argv.v[1]); /* say where the error came from */
 		return -1;
 	}
 	/* the separator after "runscript FILE" applies to the script's last command */
@@ -743,6 +813,7 @@ static int finish_command(struct parser *ps, struct cmd *c, enum cl_sep sep)
 static int parse_text(struct parser *ps, const char *text)
 {
 	ps->p = text;
+	int line_start = 1;
 	for (;;) {
 		struct cmd c = {0};
 		c.global = ps->res->ncmds == 0;
@@ -751,10 +822,13 @@ static int parse_text(struct parser *ps, const char *text)
 		int opts_phase = 1;
 		for (;;) {
 			struct token t;
+			if (line_start)
+				skip_void_line(ps);
 			if (next_token(ps, c.global ? &ps->genv : &c.env, &t) < 0) {
 				cmd_free(&c);
 				return -1;
 			}
+			line_start = t.kind == T_NEWLINE;
 			if (t.kind == T_WORD) {
 				int rc = 0;
 				if (opts_phase && strncmp(t.word, "--", 2) == 0) {
@@ -817,6 +891,7 @@ int cl_parse(const char *text, char *const *envp, cl_read_file_fn read_file, voi
 	if (rc == 0)
 		rc = parse_text(&ps, text);
 	sv_free(&ps.genv);
+	finish_chain(&ps);
 	if (rc < 0) {
 		char err[sizeof res->err];
 		memcpy(err, res->err, sizeof err);

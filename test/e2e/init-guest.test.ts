@@ -178,7 +178,7 @@ test('runs ; commands, expands --env and $VAR, keeps quotes, reports the first f
   if (skipReason) return t.skip(skipReason);
   const b = await boot(
     'basic',
-    `--env=GREETING=hello tprog print $GREETING world; tprog args "a b" 'c $GREETING' e\\;f \${GREETING}x "$NOPE"; ` +
+    `--env=GREETING=hello tprog print $GREETING world; tprog args "a b" 'c $GREETING' e\\;f \${GREETING}x "$NOPE" x\\ty "\\a\\v"'\\n'; ` +
       `tprog exit 3; tprog print after-fail; tprog env GREETING; tprog abort; tprog print after-abort; tprog exit 4`,
     {},
     false, // no /dev/console in the image: the init must open it itself
@@ -189,7 +189,8 @@ test('runs ; commands, expands --env and $VAR, keeps quotes, reports the first f
   const ns = Number(/boottime_ns=(\d+)/.exec(l[start]!)![1]);
   assert.ok(ns > 1e8 && ns < 60e9, `implausible boottime_ns ${ns}`);
   assert.ok(indexOfLine(b, /^hello world$/) > start, 'the first program ran after the app-start marker');
-  assert.ok(l.includes('args: [a b] [c $GREETING] [e;f] [hellox] []'), b.console);
+  // OSv's control-character escapes, unquoted and in double quotes; single quotes keep them literal
+  assert.ok(l.includes('args: [a b] [c $GREETING] [e;f] [hellox] [] [x\\x09y] [\\x07\\x0b\\n]'), b.console);
   assert.ok(l.includes('after-fail'), 'a failing command does not stop the ones after ;');
   assert.ok(l.includes('GREETING=hello'), '--env reaches the program environment');
   assert.ok(l.includes('after-abort'), 'without --power-off-on-abort a crash does not stop the line');
@@ -206,7 +207,8 @@ test('& runs in the background and is joined; --redirect (> and >>) and --cwd ap
       '--redirect=>>/tmp/out tprog print appended; --cwd=/tmp tprog cat out; --cwd=/etc tprog pwd; ' +
       'true; runscript /etc/more.script; tprog tty; false',
     // the kernel allows only 32 words after " -- " (MAX_INIT_ARGS): longer lines go in a script
-    { 'etc/more.script': 'tprog orphan; tprog sleep 1000 orphan-gone; tprog zombies\n--env=FROM=script tprog print from-$FROM\n' },
+    // lines of only blanks and ';' (as in OSv's sample runscripts) are ignored
+    { 'etc/more.script': 'tprog orphan; tprog sleep 1000 orphan-gone; tprog zombies\n ; ;\n\t\n--env=FROM=script tprog print from-$FROM\n;\n' },
   );
   const l = lines(b);
   const early = l.indexOf('early');

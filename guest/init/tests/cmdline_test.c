@@ -81,7 +81,19 @@ static char *fake_read(void *ctx, const char *path, char *err, size_t errlen)
 		{"/bad", "/x \"oops"},
 		{"/lines", "/l1 a\n\n/l2 b\n"},
 		{"/empty", ""},
+		/* OSv's sample runscripts have lines of blanks and ';': ignored */
+		{"/voids", "\n;\n  ; ;\r\n/x 1;\n\t\f\v\n;;\n/y\n;"},
+		{"/outer", "/a\nrunscript /bad"},
+		{"/esc", "/e a\\tb \"\\n\""},
 	};
+	/* a script with a long path that runs itself: the cause must survive the path */
+	if (strncmp(path, "/long", 5) == 0) {
+		size_t n = strlen(path) + 16;
+		char *s = malloc(n);
+		if (s)
+			snprintf(s, n, "runscript %s", path);
+		return s;
+	}
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
 		if (strcmp(path, files[i][0]) == 0)
 			return strdup(files[i][1]);
@@ -127,6 +139,16 @@ static const struct case_ cases[] = {
 	{"/p ''", "{/p|};", NULL, NULL},
 	{"/p \"a;b\" 'c&d' e\\;f g\\&\\!", "{/p|a;b|c&d|e;f|g&!};", NULL, NULL},
 	{"/p a\"b c\"d", "{/p|ab cd};", NULL, NULL},
+	/* OSv's control-character escapes, unquoted and in double quotes; other escapes are the character */
+	{"/p a\\tb \"c\\nd\" \\a\\b\\f\\r\\v \\x \\\\ \"\\q\"", "{/p|a\tb|c\nd|\a\b\f\r\v|x|\\|q};", NULL, NULL},
+	{"/p '\\t' \\\\t", "{/p|\\t|\\t};", NULL, NULL},
+	{"--env=T=x\\ty /p $T", "{/p|x\ty};", NULL, NULL},
+	/* lines of only blanks and ';' are ignored, as in OSv; ';;' inside a line stays an error */
+	{";", "", NULL, NULL},
+	{" ; ;\n/a", "{/a};", NULL, NULL},
+	{"/a\n;\n\f\v;\n/b", "{/a}; {/b};", NULL, NULL},
+	{"/a &\n;;\n/b", "{/a}& {/b};", NULL, NULL},
+	{"--verbose\n;\n/a", "opts=V {/a};", NULL, NULL},
 	/* expansion */
 	{"--env=A=1 /p $A ${A}x \"$A\" \"x${A}y\"", "{/p|1|1x|1|x1y};", NULL, NULL},
 	{"/p $UNSET x", "{/p|x};", NULL, NULL},
@@ -211,7 +233,7 @@ static const struct case_ cases[] = {
 	{"--nosuchopt /a", NULL, "unknown option --nosuchopt", NULL},
 	{"--nosuchopt=3 /a", NULL, "unknown option --nosuchopt", NULL},
 	{"--verbos /a", NULL, "unknown option --verbos (did you mean --verbose?)", NULL},
-	/* network options (netopts.c): OSv's IF,ADDR,MASK form, CIDR, OSv's "--opt VALUE" form */
+	/* network options (netopts.c): OSv's IF,ADDR,MASK form, CIDR, Tailor's "--opt VALUE" form */
 	{"--ip=eth0,1.2.3.4,255.0.0.0 /a", "ip(eth0,1.2.3.4,255.0.0.0) {/a};", NULL, NULL},
 	{"--ip=eth0,192.168.122.10/24 --ip eth1,10.1.0.2/31 /a",
 	 "ip(eth0,192.168.122.10,255.255.255.0) ip(eth1,10.1.0.2,255.255.255.254) {/a};", NULL, NULL},
@@ -278,11 +300,14 @@ static const struct case_ cases[] = {
 	{"runscript /empty; /a", "{/a};", NULL, NULL},
 	{"runscript /opts", "{/q|9};", NULL, "0:Q=9"},
 	{"--env=Z=1 runscript /z", "{/p|1};", NULL, NULL},
-	{"runscript /loop", NULL, "nested more than 8 deep", NULL},
+	{"runscript /loop", NULL, "nested more than 8 deep (does a script run itself?): runscript /loop (in runscript /loop x8)", NULL},
+	{"runscript /voids", "{/x|1}; {/y};", NULL, NULL},
+	{"runscript /esc", "{/e|a\tb|\n};", NULL, NULL},
+	{"runscript /outer", NULL, "unterminated double quote in the command line (in runscript /bad, run by /outer)", NULL},
 	{"runscript /missing", NULL, "runscript /missing: No such file or directory", NULL},
 	{"runscript", NULL, "runscript needs exactly one argument", NULL},
 	{"runscript /a /b", NULL, "runscript needs exactly one argument", NULL},
-	{"runscript /bad", NULL, "in runscript /bad: unterminated double quote", NULL},
+	{"runscript /bad", NULL, "unterminated double quote in the command line (in runscript /bad)", NULL},
 	{"/a; --env=A=1 runscript /s1", NULL, "options before runscript", NULL},
 };
 
@@ -413,6 +438,23 @@ static void test_long_inputs(void)
 	rc = cl_parse(input, base_env, NULL, NULL, &r);
 	if (rc == 0 || !strstr(r.err, "variable name too long")) {
 		printf("FAIL long variable name: rc=%d %s\n", rc, r.err);
+		failures++;
+		if (rc == 0)
+			cl_free(&r);
+	} else {
+		passes++;
+	}
+	/* a 300-character script path nested 8 deep: the cause survives, the chain is cut with "..." */
+	char longpath[320] = "/long";
+	memset(longpath + 5, 'd', 295);
+	longpath[300] = 0;
+	char longcmd[340];
+	snprintf(longcmd, sizeof longcmd, "runscript %s", longpath);
+	rc = cl_parse(longcmd, base_env, fake_read, NULL, &r);
+	size_t el = rc ? strlen(r.err) : 0;
+	if (rc == 0 || strncmp(r.err, "runscript nested more than 8 deep", 33) != 0 || el != sizeof r.err - 1 ||
+	    strcmp(r.err + el - 3, "...") != 0) {
+		printf("FAIL long nested runscript path: rc=%d %s\n", rc, r.err);
 		failures++;
 		if (rc == 0)
 			cl_free(&r);

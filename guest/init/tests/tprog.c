@@ -1,7 +1,8 @@
 /*
  * Test program for the init's real-guest test (test/e2e/init-guest.test.ts).
  *   tprog print WORDS...   print the words (joined by spaces)
- *   tprog args WORDS...    print each argument in brackets: args: [a] [b c]
+ *   tprog args WORDS...    print each argument in brackets: args: [a] [b c]; control
+ *                          characters as \xNN (args: [a\x09b])
  *   tprog exit N           exit with status N
  *   tprog env NAME         print NAME=VALUE or NAME is unset
  *   tprog sleep MS TEXT    sleep, then print TEXT
@@ -38,8 +39,12 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "args") == 0) {
 		printf("args:");
-		for (int i = 2; i < argc; i++)
-			printf(" [%s]", argv[i]);
+		for (int i = 2; i < argc; i++) {
+			printf(" [");
+			for (const unsigned char *c = (const unsigned char *)argv[i]; *c; c++)
+				printf(*c < 0x20 || *c == 0x7f ? "\\x%02x" : "%c", *c);
+			printf("]");
+		}
 		printf("\n");
 		return 0;
 	}
