@@ -4,10 +4,9 @@
  * instructions (FIELD-NOTES.md), so the probe boots a real guest under KVM
  * with a deadline and caches the verdict, keyed by what could change it.
  */
-import { closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { dirname } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { exec } from '../util/exec.ts';
 import { cacheDir } from '../util/paths.ts';
@@ -82,13 +81,17 @@ export interface AccelChoice {
 }
 
 /**
- * The accelerator for a run. `forced` wins. Otherwise: no usable /dev/kvm →
- * TCG; a cached verdict → that; else boot `probeGuest` under KVM once and
- * remember the answer.
+ * The accelerator for a run. `forced` wins. Otherwise: no /dev/kvm that opens
+ * read-write → TCG, with a notice, and nothing cached: the check is one
+ * open(2), and a device that appears later (kvm module loaded, user added to
+ * group kvm) must be used at once, while the cache key would not change.
+ * A device that opens: a cached verdict → that; else boot `probeGuest` under
+ * KVM once and remember the answer (that boot is what costs, and only a new
+ * host kernel, QEMU or CPU can change it). `device` is for tests.
  */
-export async function chooseAccel(forced: Accel | undefined, probeGuest?: KvmGuestProbe): Promise<AccelChoice> {
+export async function chooseAccel(forced: Accel | undefined, probeGuest?: KvmGuestProbe, device = '/dev/kvm'): Promise<AccelChoice> {
   if (forced) return { accel: forced };
-  const devProblem = devKvmProblem();
+  const devProblem = devKvmProblem(device);
   if (devProblem) return { accel: 'tcg', notice: fallbackNotice(devProblem) };
   const key = await probeKey();
   let verdict = await cachedVerdict(key);

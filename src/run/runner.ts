@@ -277,7 +277,8 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     if (o.interrupted) throw new TailorError('interrupted while probing KVM; no verdict recorded', { exitCode: interruptExitCode });
     if (o.appStart) return undefined;
     if (o.timedOut) return `a Linux guest did not reach init within ${deadlineMs / 1000} s under KVM`;
-    const why = (o.qemuStderr.match(/KVM internal error[^\n]*|emulation failure[^\n]*|[^\n]*error[^\n]*/i)?.[0] ?? '').trim();
+    // QEMU's own words: a KVM error, else its last line ("failed to initialize kvm: ...").
+    const why = (o.qemuStderr.match(/KVM internal error[^\n]*|emulation failure[^\n]*|[^\n]*error[^\n]*/i)?.[0] ?? o.qemuStderr.trim().split('\n').pop() ?? '').trim();
     return `a Linux guest failed under KVM${why ? `: ${why}` : ` (QEMU exit ${o.qemuCode ?? o.qemuSignal})`}`;
   });
   accel = choice.accel;

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/util/paths.ts';
 import { exec } from '../../src/util/exec.ts';
+import { devKvmProblem } from '../../src/run/kvm-probe.ts';
 import { fixtureUnavailable, makeFixtureBuild } from './run-fixture.ts';
 
 const tailor = join(repoRoot, 'bin', 'tailor.js');
@@ -128,19 +129,31 @@ test('firecracker: says it is not installed (not in Debian) instead of faking it
   assert.match(r.stderr, /firecracker is not installed, and Debian does not package it/);
 });
 
-test('without --accel the KVM verdict is probed once and cached in the cache folder', async (t) => {
+// Three kinds of machine: no /dev/kvm (or one that does not open), one that opens but cannot boot Linux
+// (nested software KVM), a working one. scripts/fake-kvm.sh runs this file with a faked device.
+test('without --accel: no /dev/kvm means TCG with a notice and nothing cached; a device that opens is probed once and cached', async (t) => {
   if (unavailable) return t.skip(unavailable);
   const cache = join(work, 'cache');
-  const r = await runTailor(['run', build, '-e', 'exit 0', '--timeout', '120'], { env: { TAILOR_CACHE: cache } });
-  assert.equal(r.code, 0, r.stderr);
   const file = join(cache, 'kvm-probe.json');
+  const devProblem = devKvmProblem();
+  const r = await runTailor(['run', build, '-e', 'exit 0', '--timeout', '120', '--verbose'], { env: { TAILOR_CACHE: cache } });
+  assert.equal(r.code, 0, r.stderr);
+  if (devProblem) {
+    // Nothing to probe: the notice names the device, nothing is booted under KVM, nothing is cached.
+    assert.match(r.stderr, /accel=tcg/);
+    assert.ok(r.stderr.includes(`tailor: KVM unusable here (${devProblem}); using TCG (slower)`), r.stderr);
+    assert.doesNotMatch(r.stderr, /probing KVM/);
+    assert.equal(existsSync(file), false, 'no kvm-probe.json without a device to probe');
+    return;
+  }
+  assert.match(r.stderr, /probing KVM/);
   assert.ok(existsSync(file), 'kvm-probe.json written');
   const v = JSON.parse(readFileSync(file, 'utf8')) as { usable: boolean; reason: string; key: string };
   assert.equal(typeof v.usable, 'boolean');
   assert.match(v.key, /QEMU emulator version/);
   const accel = v.usable ? 'kvm' : 'tcg';
   assert.match(r.stderr, new RegExp(`accel=${accel}`));
-  if (!v.usable) assert.match(r.stderr, /tailor: KVM unusable here \(.+\); using TCG \(slower\)/);
+  if (!v.usable) assert.ok(r.stderr.includes(`tailor: KVM unusable here (${v.reason}); using TCG (slower)`), r.stderr);
   // The second run uses the cached verdict: same accelerator, and the file is not rewritten.
   const before = readFileSync(file, 'utf8');
   const r2 = await runTailor(['run', build, '-e', 'exit 0', '--timeout', '120', '--verbose'], { env: { TAILOR_CACHE: cache } });

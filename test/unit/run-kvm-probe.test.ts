@@ -38,33 +38,55 @@ test('a forced accelerator needs no probe and prints no notice', async () => {
   assert.deepEqual(await chooseAccel('kvm', noProbe), { accel: 'kvm' });
 });
 
-test('a cached verdict is used only under the same key', async (t) => {
+// /dev/null opens read-write like a KVM device, so the verdict logic runs on any machine, with or without /dev/kvm.
+const opens = '/dev/null';
+const missing = '/no/such/kvm';
+
+test('no device: TCG with a notice naming it, no probe, nothing cached (even with a cached verdict)', async () => {
+  rmSync(kvmProbeFile(), { force: true });
+  assert.deepEqual(await chooseAccel(undefined, noProbe, missing), {
+    accel: 'tcg',
+    notice: `tailor: KVM unusable here (${missing} does not exist); using TCG (slower)`,
+  });
+  assert.equal(existsSync(kvmProbeFile()), false);
+  await saveVerdict({ usable: true, reason: 'ok', key: await probeKey(), probedAt: '2026-01-01T00:00:00Z' });
+  assert.equal((await chooseAccel(undefined, noProbe, missing)).accel, 'tcg');
+});
+
+test('a cached verdict is used only under the same key', async () => {
   const key = await probeKey();
   await saveVerdict({ usable: false, reason: 'emulation failure', key, probedAt: '2026-01-01T00:00:00Z' });
   assert.equal((await cachedVerdict(key))?.reason, 'emulation failure');
   assert.equal(await cachedVerdict(`${key} (other qemu)`), undefined);
-  if (devKvmProblem()) return t.skip(`chooseAccel stops at /dev/kvm here: ${devKvmProblem()}`);
-  assert.deepEqual(await chooseAccel(undefined, noProbe), {
+  assert.deepEqual(await chooseAccel(undefined, noProbe, opens), {
     accel: 'tcg',
     notice: 'tailor: KVM unusable here (emulation failure); using TCG (slower)',
   });
   await saveVerdict({ usable: true, reason: 'ok', key, probedAt: '2026-01-01T00:00:00Z' });
-  assert.deepEqual(await chooseAccel(undefined, noProbe), { accel: 'kvm' });
+  assert.deepEqual(await chooseAccel(undefined, noProbe, opens), { accel: 'kvm' });
+  // A verdict under another key is not used: without a probe to run, TCG until one runs.
+  await saveVerdict({ usable: true, reason: 'ok', key: `${key} (other qemu)`, probedAt: '2026-01-01T00:00:00Z' });
+  assert.deepEqual(await chooseAccel(undefined, undefined, opens), {
+    accel: 'tcg',
+    notice: 'tailor: KVM unusable here (not probed yet); using TCG (slower)',
+  });
 });
 
-test('without a verdict the probe runs once and its answer is recorded', async (t) => {
-  if (devKvmProblem()) return t.skip(`chooseAccel stops at /dev/kvm here: ${devKvmProblem()}`);
-  rmSync(kvmProbeFile(), { force: true });
-  let calls = 0;
-  const probe = async (): Promise<string | undefined> => {
-    calls++;
-    return 'a Linux guest did not reach init within 10 s under KVM';
-  };
-  const first = await chooseAccel(undefined, probe);
-  assert.equal(first.accel, 'tcg');
-  assert.match(first.notice ?? '', /did not reach init/);
-  assert.ok(existsSync(kvmProbeFile()));
-  assert.equal(JSON.parse(readFileSync(kvmProbeFile(), 'utf8')).usable, false);
-  await chooseAccel(undefined, probe);
-  assert.equal(calls, 1);
-});
+for (const [failure, accel] of [['a Linux guest did not reach init within 10 s under KVM', 'tcg'], [undefined, 'kvm']] as const) {
+  test(`without a verdict the probe runs once and its answer is recorded (${accel})`, async () => {
+    rmSync(kvmProbeFile(), { force: true });
+    let calls = 0;
+    const probe = async (): Promise<string | undefined> => {
+      calls++;
+      return failure;
+    };
+    const first = await chooseAccel(undefined, probe, opens);
+    assert.equal(first.accel, accel);
+    if (failure) assert.match(first.notice ?? '', /did not reach init/);
+    else assert.equal(first.notice, undefined);
+    assert.ok(existsSync(kvmProbeFile()));
+    assert.equal(JSON.parse(readFileSync(kvmProbeFile(), 'utf8')).usable, failure === undefined);
+    assert.equal((await chooseAccel(undefined, probe, opens)).accel, accel);
+    assert.equal(calls, 1);
+  });
+}
