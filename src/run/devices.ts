@@ -52,7 +52,8 @@ export function parseShareTransport(text: string | undefined): ShareTransport | 
   throw new UsageError(`--share-transport "${text}" is not virtiofs or 9p`, 'give --share-transport virtiofs or --share-transport 9p');
 }
 
-function existingFile(what: string, path: string): string {
+/** The absolute path of an existing regular file given with `what` (a flag), else a UsageError naming it. */
+export function existingFile(what: string, path: string): string {
   const abs = resolve(path);
   if (!existsSync(abs) || !statSync(abs).isFile()) {
     throw new UsageError(`${what}: no file at ${abs}`, 'create one with: tailor disk create --fs ext4 --size 64M FILE');

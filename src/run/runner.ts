@@ -4,11 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { TailorError } from '../errors.ts';
-import { hasCommand } from '../util/exec.ts';
 import { loadBuildFolder, type BuildFolder } from './build-folder.ts';
 import { ConsoleScanner, type AppStartMarker } from './console-markers.ts';
 import { saveTrace, traceConsoleFilter, wantsTrace } from './trace-capture.ts';
-import { firecrackerBinary, firecrackerConfig } from './firecracker.ts';
+import { prepareFirecracker } from './firecracker-run.ts';
 import { chooseAccel } from './kvm-probe.ts';
 import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
 import type { Accel, RunOptions, RunResult } from './types.ts';
@@ -235,19 +234,17 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const out = opts.console ?? process.stdout;
   const build = loadBuildFolder(opts.buildDir);
   if (opts.hypervisor === 'firecracker') {
-    const config = firecrackerConfig(build.dir, build.record, opts);
-    if (opts.dryRun) {
+    const fc = await prepareFirecracker(build, opts);
+    for (const n of fc.notices) log.write(`${n}\n`);
+    if (!fc.command) {
       // What `firecracker --no-api --config-file vm.json` would be given.
-      out.write(`${JSON.stringify(config, null, 2)}\n`);
+      out.write(`${JSON.stringify(fc.config, null, 2)}\n`);
       return { exitCode: 0, accel: 'kvm', hostTotalMs: 0, memoryMiB: opts.memoryMiB, console: '', timedOut: false };
     }
-    const present = await hasCommand(firecrackerBinary);
-    throw new TailorError(
-      present
-        ? 'booting on Firecracker is not implemented yet (its configuration is: tailor run -p firecracker --dry-run)'
-        : 'firecracker is not installed, and Debian does not package it',
-      { hint: 'use -p qemu_microvm (the same virtio-mmio machine model, in QEMU); --dry-run prints the Firecracker configuration' },
-    );
+    const boot = fc.config['boot-source'];
+    const cmd = { ...fc.command, kernelFile: boot.kernel_image_path, kernelForm: 'pvh-vmlinux' as const, cmdline: boot.boot_args ?? '' };
+    if (opts.verbose) log.write(`tailor: ${shellQuote([cmd.binary, ...cmd.args])}\n`);
+    return bootAndReport(build, cmd, 'kvm', opts, extras, fc.cleanup);
   }
   const storage = chooseShareTransport(build, opts.storage);
   const plan = { hypervisor: opts.hypervisor, memoryMiB: opts.memoryMiB, cpus: opts.cpus, execute: opts.execute, storage, kernelWords: opts.kernelWords, network: opts.network, userData: opts.userData };
@@ -294,7 +291,20 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     log.write(`tailor: kernel ${cmd.kernelForm} ${cmd.kernelFile}\n`);
     log.write(`tailor: ${shellQuote([cmd.binary, ...cmd.args])}\n`);
   }
+  return bootAndReport(build, cmd, accel, opts, extras, daemons?.stop);
+}
 
+/** Boots `cmd` (QEMU, or Firecracker with the same console), then turns the outcome into the run's result; `stopAfter` cleans up. */
+async function bootAndReport(
+  build: BuildFolder,
+  cmd: QemuCommand,
+  accel: Accel,
+  opts: RunOptions,
+  extras: RunImageExtras,
+  stopAfter?: () => unknown,
+): Promise<RunResult> {
+  const log = extras.log ?? process.stderr;
+  const out = opts.console ?? process.stdout;
   // --trace: the trace block goes to build/<name>/trace.out, not the terminal.
   const tracing = wantsTrace(opts.execute ?? build.record.appCmdline);
   const o = await bootQemu(cmd, {
@@ -302,7 +312,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
     timeoutMs: opts.timeoutSeconds === undefined ? undefined : opts.timeoutSeconds * 1000,
     signal: extras.signal,
     interactive: opts.interactive,
-  }).finally(() => daemons?.stop());
+  }).finally(() => stopAfter?.());
   if (tracing) {
     const saved = await saveTrace(build.dir, o.console);
     log.write(saved ? `tailor: trace saved to ${saved.path} (${saved.lines} lines${saved.complete ? '' : ', incomplete'}); see \`tailor trace summary\`\n` : 'tailor: --trace given but the guest sent no trace\n');

@@ -25,6 +25,8 @@ export interface RunOptions {
   readonly network?: NetworkRequest;
   /** A #cloud-config file for the cloud-init module, passed as fw_cfg opt/tailor/user-data (--user-data). */
   readonly userData?: string;
+  /** -p firecracker: the firecracker binary (default: `firecracker` on PATH). */
+  readonly firecrackerBin?: string;
   /** Copy the guest console to this stream (default: process.stdout). */
   readonly console?: NodeJS.WritableStream;
 }

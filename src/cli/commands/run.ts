@@ -31,6 +31,7 @@ interface RunFlags {
   virtioNetQueues?: string;
   network?: boolean;
   userData?: string;
+  firecrackerBin?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -43,7 +44,7 @@ export function register(program: Command): void {
     .option('-m, --memsize <size>', 'guest memory: MiB, or 512M / 1G', String(defaultMemoryMiB))
     .option('-c, --cpus <n>', 'virtual CPUs', String(defaultCpus))
     .option('-e, --execute <cmdline>', "replace the image's command line (OSv grammar)")
-    .option('-p, --hypervisor <name>', 'qemu (q35, virtio-pci) | qemu_microvm (virtio-mmio, no PCI; the default unless a root disk needs PCI) | firecracker (--dry-run prints its config)')
+    .option('-p, --hypervisor <name>', 'qemu (q35, virtio-pci) | qemu_microvm (virtio-mmio, no PCI; the default unless a root disk needs PCI) | firecracker (needs KVM and a firecracker binary; --dry-run prints its config)')
     .option('--accel <kvm|tcg>', 'force an accelerator (default: KVM when the probe passed, else TCG)')
     .option('--timeout <seconds>', 'stop QEMU after this long')
     .option('--dry-run', 'print the QEMU command instead of running it')
@@ -60,6 +61,7 @@ export function register(program: Command): void {
     .option('--virtio-net-queues <n>', 'virtio-net queue pairs (multiqueue; with -n and a multi_queue tap)')
     .option('--no-network', 'no network device, even when the image needs one')
     .option('--user-data <file>', '#cloud-config user data for the cloud-init module (QEMU fw_cfg opt/tailor/user-data)')
+    .option('--firecracker-bin <file>', 'with -p firecracker: the firecracker binary (default: firecracker on PATH; releases at github.com/firecracker-microvm/firecracker)')
     .action(async (buildArg: string | undefined, _flags: RunFlags, cmd: Command) => {
       const flags = cmd.optsWithGlobals<RunFlags>();
       const memoryMiB = parseMemoryMiB(flags.memsize);
@@ -90,6 +92,10 @@ export function register(program: Command): void {
       const hypervisor: Hypervisor =
         flags.hypervisor === undefined ? defaultHypervisor(loadBuildFolder(buildDir), storage, network) : parseHypervisor(flags.hypervisor);
 
+      if (flags.firecrackerBin !== undefined && hypervisor !== 'firecracker') {
+        process.stderr.write(`tailor: --firecracker-bin has no effect with -p ${hypervisor} (it names the binary for -p firecracker)\n`);
+      }
+
       // Ctrl-C stops QEMU (and waits for it) instead of killing tailor around it.
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
@@ -105,6 +111,7 @@ export function register(program: Command): void {
             storage,
             network,
             userData: flags.userData,
+            firecrackerBin: flags.firecrackerBin,
             hypervisor,
             accel,
             timeoutSeconds,
