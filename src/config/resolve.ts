@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import YAML from 'yaml';
 import { UsageError } from '../errors.ts';
 import { repoRoot } from '../util/paths.ts';
+import { parseYamlFile } from '../util/yaml-file.ts';
 import { readProfileFile, type AssignOp } from './profile-file.ts';
 import { driverImplications, driverProfiles, driverSwitches, optionSchema, optionsByName, type DriverSwitch } from './schema.ts';
 import type { OptionSpec } from './schema-types.ts';
@@ -160,12 +160,13 @@ function expandFlags(layer: Assignment[]): Assignment[] {
 }
 
 function readProjectFile(file: string, setProfile: (name: string) => void): Assignment[] {
-  let doc: unknown;
+  let text: string;
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: not valid YAML: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  const doc = parseYamlFile(text, file);
   if (doc === null || doc === undefined) return [];
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new UsageError(`${file}: must be a mapping of option names to values (e.g. "fs: rofs")`);

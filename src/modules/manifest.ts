@@ -9,7 +9,7 @@
  *   [manifest] section headers and # comments are accepted.
  * Variables: ${MODULE_DIR} (the module folder), ${MODULE_BUILD} (where its build command writes).
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, posix, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { ManifestEntry } from './types.ts';
@@ -79,6 +79,7 @@ export function expandManifest(lines: readonly ManifestLine[], ctx: ManifestCont
       const guestDir = guest.slice(0, -3);
       const hostDir = hostPath.slice(0, -3);
       if (!existsSync(hostDir)) throw new UsageError(`${where}: ${hostDir} does not exist`);
+      if (!statSync(hostDir).isDirectory()) throw new UsageError(`${where}: ${hostDir} is not a directory, so /** has nothing to copy`, 'drop /** from both paths to copy the one file');
       for (const rel of walk(hostDir)) {
         const src = join(hostDir, rel);
         const st = lstatSync(src);

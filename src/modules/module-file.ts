@@ -1,8 +1,8 @@
 /** module.yaml: a module's name, dependencies, kernel needs, run command and build command. */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import YAML from 'yaml';
 import { UsageError } from '../errors.ts';
+import { parseYamlFile } from '../util/yaml-file.ts';
 
 export interface ConditionalRequire {
   /** Module to add ... */
@@ -29,12 +29,13 @@ const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_prese
 
 export function readModuleFile(dir: string): ModuleDefinition {
   const file = join(dir, 'module.yaml');
-  let doc: unknown;
+  let source: string;
   try {
-    doc = YAML.parse(readFileSync(file, 'utf8')) ?? {};
+    source = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
+  const doc = parseYamlFile(source, file) ?? {};
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new UsageError(`${file}: must be a mapping (name:, requires:, kernel:, run:, build:)`);
   }

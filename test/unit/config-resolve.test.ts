@@ -241,7 +241,7 @@ test('tailor.yaml: lists, booleans and numbers; a non-mapping file and bad YAML 
   const list = project(t, { 'tailor.yaml': '- fs\n- rofs\n' });
   rejects(() => resolveConfig([], { cwd: list }), /tailor\.yaml: must be a mapping/);
   const broken = project(t, { 'tailor.yaml': 'fs: [rofs\n' });
-  rejects(() => resolveConfig([], { cwd: broken }), /tailor\.yaml: not valid YAML/);
+  rejects(() => resolveConfig([], { cwd: broken }), /tailor\.yaml:2: not valid YAML/);
 });
 
 test('--module-path values are resolved against the working directory, in order', (t) => {
