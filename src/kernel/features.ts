@@ -110,6 +110,27 @@ export const kernelFeatures: Record<string, KernelFeature> = {
     kconfig: { FTRACE: 'y', ENABLE_DEFAULT_TRACERS: 'y' },
     stockModules: [],
   },
+
+  // system calls tinyconfig leaves out (names used by the syscall table, src/kernel/syscalls.ts)
+  'syscall-tracing': {
+    // FTRACE_SYSCALLS selects GENERIC_TRACER (so ENABLE_DEFAULT_TRACERS, feature tracing, cannot be on) and KALLSYMS.
+    help: 'system call tracepoints (raw_syscalls, syscalls:*) and tracefs, for tailor kernel learn',
+    kconfig: { FTRACE: 'y', FTRACE_SYSCALLS: 'y' },
+    stockModules: [],
+  },
+  multiuser: { help: 'user and group IDs (setuid, setgroups, capget: servers that drop root)', kconfig: { MULTIUSER: 'y' }, stockModules: [] },
+  advise: { help: 'madvise() and posix_fadvise() (malloc arenas, jemalloc, databases)', kconfig: { ADVISE_SYSCALLS: 'y' }, stockModules: [] },
+  rseq: { help: 'restartable sequences (glibc registers one per thread)', kconfig: { RSEQ: 'y' }, stockModules: [] },
+  membarrier: { help: 'membarrier() (JITs, user-space RCU)', kconfig: { MEMBARRIER: 'y' }, stockModules: [] },
+  fhandle: { help: 'name_to_handle_at()/open_by_handle_at()', kconfig: { FHANDLE: 'y' }, stockModules: [] },
+  kcmp: { help: 'kcmp() (compare two processes\' kernel resources)', kconfig: { KCMP: 'y' }, stockModules: [] },
+  'cross-memory-attach': { help: 'process_vm_readv/writev()', kconfig: { CROSS_MEMORY_ATTACH: 'y' }, stockModules: [] },
+  userfaultfd: { help: 'userfaultfd() (user-space page fault handling)', kconfig: { USERFAULTFD: 'y' }, stockModules: [] },
+  bpf: { help: 'the bpf() system call', kconfig: { BPF_SYSCALL: 'y' }, stockModules: [] },
+  seccomp: { help: 'seccomp system call filters', kconfig: { SECCOMP: 'y' }, stockModules: [] },
+  'perf-events': { help: 'perf_event_open() performance counters', kconfig: { PERF_EVENTS: 'y' }, stockModules: [] },
+  keys: { help: 'kernel key retention (add_key, keyctl)', kconfig: { KEYS: 'y' }, stockModules: [] },
+  fanotify: { help: 'fanotify filesystem-wide notification', kconfig: { FANOTIFY: 'y' }, stockModules: [] },
 };
 
 export const kernelFeatureNames: readonly string[] = Object.keys(kernelFeatures).sort();

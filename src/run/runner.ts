@@ -27,6 +27,8 @@ export interface BootOptions {
   readonly interactive?: boolean;
   /** Stop QEMU when its stderr matches (KVM internal errors pause the VM instead of ending QEMU). */
   readonly stopOnStderr?: RegExp;
+  /** Bytes for the guest console's input (e.g. a Ctrl-C that `tailor kernel learn` sends); not with `interactive`. */
+  readonly input?: NodeJS.ReadableStream;
 }
 
 export interface BootOutcome {
@@ -69,7 +71,11 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
     let interrupted = false;
     const stderr: Buffer[] = [];
 
-    const child = spawn(cmd.binary, cmd.args, { stdio: [opts.interactive ? 'inherit' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd.binary, cmd.args, { stdio: [opts.interactive ? 'inherit' : opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (opts.input && child.stdin) {
+      child.stdin.on('error', () => {}); // QEMU gone: the input has nowhere to go
+      opts.input.pipe(child.stdin);
+    }
     let killTimer: NodeJS.Timeout | undefined;
     let stoppedByUs = false;
     const stop = (): void => {
@@ -108,12 +114,12 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
           break;
       }
     });
-    child.stdout.on('data', (b: Buffer) => {
+    child.stdout!.on('data', (b: Buffer) => {
       const s = b.toString('utf8');
       opts.console?.write(s);
       scanner.push(s);
     });
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr!.on('data', (b: Buffer) => {
       stderr.push(b);
       if (opts.stopOnStderr?.test(Buffer.concat(stderr).toString('utf8'))) stop();
     });

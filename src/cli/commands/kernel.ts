@@ -10,6 +10,7 @@ import { UsageError } from '../../errors.ts';
 import { selectModules } from '../../modules/index.ts';
 import { buildCustomKernel, composeFragment, describeFragment, kernelDir, listKernels, pruneKernels } from '../../kernel/custom/index.ts';
 import { formatTable } from '../table.ts';
+import { registerLearn } from './kernel-learn.ts';
 
 /** The image's kernel needs with the modules that asked for each. */
 function moduleNeeds(config: BuildConfig): { needs: string[]; sources: Map<string, string[]> } {
@@ -111,4 +112,6 @@ export function register(program: Command): void {
       const removed = await pruneKernels(keep);
       process.stdout.write(`removed ${removed.length} cached kernel${removed.length === 1 ? '' : 's'}${removed.map((m) => `\n  ${m.key.slice(0, 12)} ${m.summary}`).join('')}\n`);
     });
+
+  registerLearn(kernel);
 }
