@@ -25,14 +25,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { isElfFile, readElfFile } from '../elf/index.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import type { AppSpec } from '../modules/app.ts';
 import { hostClosure, type HostFile } from '../modules/host-closure.ts';
-import { joinCommands } from '../modules/index.ts';
+import { imageCommand } from '../modules/index.ts';
 import { expandManifest, readManifestFile } from '../modules/manifest.ts';
-import type { ModuleDefinition } from '../modules/module-file.ts';
+import { manifestPath, type ModuleDefinition } from '../modules/module-file.ts';
 import { manifestVariables } from '../modules/resolve.ts';
 import type { ManifestEntry, ManifestSource, ModulePlan, ResolvedModule } from '../modules/types.ts';
 
@@ -62,8 +62,8 @@ export interface HostFilesInputs {
 export async function hostReferences(modules: readonly ModuleDefinition[], moduleBuildRoot: string): Promise<HostReference[]> {
   const refs: HostReference[] = [];
   for (const def of modules) {
-    if (!def.hasManifest) continue;
-    const file = join(def.dir, 'usr.manifest');
+    const file = manifestPath(def);
+    if (!file) continue;
     const lines = readManifestFile(file).filter((l) => l.host === `->${l.guest}`);
     const entries = expandManifest(lines, { module: def.name, file, variables: manifestVariables(def, moduleBuildRoot), baseDir: def.dir });
     for (const e of entries) {
@@ -138,7 +138,7 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
   if (app) {
     order.push({ name: app.name, dir: '', description: `app=${app.command}: host program with its library closure`, requires: [], kernelNeeds: [], run: app.command });
   }
-  const command = app ? joinCommands(order.flatMap((m) => (m.run ? [m.run] : []))) : plan.command;
+  const command = app ? imageCommand(order) : plan.command;
   return { order, manifest, kernelNeeds: plan.kernelNeeds, ...(command !== undefined ? { command } : {}) };
 }
 

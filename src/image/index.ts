@@ -59,8 +59,10 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
     const selection = selectModules(config);
     const moduleBuildRoot = join(buildRoot, '.modules');
     await runModuleBuilds(selection.order, config, moduleBuildRoot);
+    const modulePlan = planModules(selection, moduleBuildRoot);
+    for (const note of modulePlan.notes ?? []) progress(`note: ${note}`);
     const plan = await addHostFiles({
-      plan: planModules(selection, moduleBuildRoot),
+      plan: modulePlan,
       modules: selection.order,
       moduleBuildRoot,
       app: appSpec(config),

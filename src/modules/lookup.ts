@@ -1,27 +1,48 @@
 /** Where modules are found: project ./modules, extra paths, then Tailor's built-in modules/. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { UsageError } from '../errors.ts';
 import { repoRoot } from '../util/paths.ts';
 import { readModuleFile, type ModuleDefinition } from './module-file.ts';
 
 export const builtinModuleDir = join(repoRoot, 'modules');
 
+/** The error for a folder that holds OSv's module.py but no module.yaml: it names the import command. */
+export function osvModuleError(dir: string, name?: string): UsageError {
+  const shown = relative(process.cwd(), dir) || '.';
+  return new UsageError(
+    `${name ? `module ${name}: ` : ''}${dir} has an OSv module.py but no module.yaml`,
+    `translate it once with: tailor modules import ${shown.startsWith('..') ? dir : shown}`,
+  );
+}
+
 export class ModuleLibrary {
   private readonly byName = new Map<string, ModuleDefinition>();
+  /** Folders with module.py and no module.yaml (OSv modules not imported yet), by folder name. */
+  private readonly osvOnly = new Map<string, string>();
   /** Search roots in lookup order (earlier wins). */
   readonly roots: readonly string[];
+  /** Project or extra-path modules that hide a built-in one of the same name: name → one line saying so. */
+  readonly shadows = new Map<string, string>();
 
   constructor(cwd: string, extraPaths: readonly string[]) {
     this.roots = [join(cwd, 'modules'), ...extraPaths, builtinModuleDir];
     for (const root of this.roots) {
       if (!existsSync(root)) continue;
       // A path may be one module folder itself, or a folder of modules.
-      const dirs = existsSync(join(root, 'module.yaml'))
+      const dirs = existsSync(join(root, 'module.yaml')) || existsSync(join(root, 'module.py'))
         ? [root]
-        : readdirSync(root).sort().map((n) => join(root, n)).filter((d) => isDir(d) && existsSync(join(d, 'module.yaml')));
+        : readdirSync(root).sort().map((n) => join(root, n)).filter((d) => isDir(d));
       for (const dir of dirs) {
+        if (!existsSync(join(dir, 'module.yaml'))) {
+          const base = dir.split('/').pop()!;
+          if (existsSync(join(dir, 'module.py')) && !this.osvOnly.has(base)) this.osvOnly.set(base, dir);
+          continue;
+        }
         const def = readModuleFile(dir);
-        if (!this.byName.has(def.name)) this.byName.set(def.name, def);
+        const earlier = this.byName.get(def.name);
+        if (!earlier) this.byName.set(def.name, def);
+        else if (root === builtinModuleDir) this.shadows.set(def.name, `module ${def.name}: ${earlier.dir} shadows the built-in module of that name`);
       }
     }
   }
@@ -30,8 +51,22 @@ export class ModuleLibrary {
     return this.byName.get(name);
   }
 
+  /** The module, or an error: an OSv folder not imported yet names the import command. */
+  require(name: string, missing: () => UsageError): ModuleDefinition {
+    const def = this.byName.get(name);
+    if (def) return def;
+    const osv = this.osvOnly.get(name);
+    throw osv ? osvModuleError(osv, name) : missing();
+  }
+
+  /** Modules that list `name` in provides:, sorted by name. */
+  providersOf(name: string): ModuleDefinition[] {
+    return this.all().filter((m) => m.provides.includes(name));
+  }
+
   /** Load an absolute module path (modules=/abs/path) under its own name. */
   addPath(dir: string): ModuleDefinition {
+    if (!existsSync(join(dir, 'module.yaml')) && existsSync(join(dir, 'module.py'))) throw osvModuleError(dir);
     const def = readModuleFile(dir);
     this.byName.set(def.name, def);
     return def;
@@ -44,6 +79,11 @@ export class ModuleLibrary {
   all(): ModuleDefinition[] {
     return this.names().map((n) => this.byName.get(n)!);
   }
+
+  /** OSv module folders (module.py, no module.yaml) found on the search roots. */
+  osvFolders(): string[] {
+    return [...this.osvOnly.values()];
+  }
 }
 
 function isDir(p: string): boolean {
@@ -53,5 +93,3 @@ function isDir(p: string): boolean {
     return false;
   }
 }
-
-

@@ -1,8 +1,14 @@
-/** module.yaml: a module's name, dependencies, kernel needs, run command and build command. */
+/**
+ * module.yaml: a module's name, dependencies (and what it provides), kernel
+ * needs, run configurations, init commands, file maps and build command.
+ * Its usr.manifest is not looked at here: a build may write it (manifestPath).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { parseYamlFile } from '../util/yaml-file.ts';
+import { parseFileMaps, type FileMap } from './file-map.ts';
+import { defaultConfig, parseRunConfigs, type RunConfig } from './run-config.ts';
 
 export interface ConditionalRequire {
   /** Module to add ... */
@@ -18,14 +24,28 @@ export interface ModuleDefinition {
   readonly requires: readonly string[];
   readonly conditional: readonly ConditionalRequire[];
   readonly kernel: readonly string[];
+  /** Names this module also answers to in requires (OSv's provides), e.g. java. */
+  readonly provides: readonly string[];
+  /** Run configurations by name (`default` from run:); image=MODULE.NAME picks one. */
+  readonly configs: Readonly<Record<string, RunConfig>>;
+  /** The default configuration's command line, if any. */
   readonly run?: string;
+  /** Commands run before the application (OSv's api.run_on_init), in order. */
+  readonly runOnInit: readonly string[];
+  /** OSv's usr_files: host folders mapped into the guest with include/exclude globs. */
+  readonly files: readonly FileMap[];
   readonly build?: string;
-  readonly hasManifest: boolean;
   /** Debian packages the module takes files from: package name → a file that shows it is installed. */
   readonly packages: Readonly<Record<string, string>>;
 }
 
-const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_present', 'kernel', 'run', 'build', 'packages']);
+const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_present', 'provides', 'kernel', 'run', 'configs', 'run_on_init', 'files', 'build', 'packages']);
+
+/** The module's usr.manifest if it exists now: asked when the plan is made, after the module's build (which may write it). */
+export function manifestPath(def: ModuleDefinition): string | undefined {
+  const file = join(def.dir, 'usr.manifest');
+  return existsSync(file) ? file : undefined;
+}
 
 export function readModuleFile(dir: string): ModuleDefinition {
   const file = join(dir, 'module.yaml');
@@ -73,6 +93,9 @@ export function readModuleFile(dir: string): ModuleDefinition {
       throw new UsageError(`${file}: packages.${pkg} must be an absolute path of a file the package ships`);
     }
   }
+  const configs = parseRunConfigs(d.run, d.configs, file);
+  const runOnInit = strings('run_on_init');
+  if (runOnInit.some((c) => c.trim() === '')) throw new UsageError(`${file}: run_on_init has an empty command`);
   return {
     name: text('name') ?? basename(dir),
     dir,
@@ -80,9 +103,12 @@ export function readModuleFile(dir: string): ModuleDefinition {
     requires: strings('requires'),
     conditional,
     kernel: strings('kernel'),
-    run: text('run'),
+    provides: strings('provides'),
+    configs,
+    run: configs[defaultConfig]?.command,
+    runOnInit,
+    files: parseFileMaps(d.files, file),
     build: text('build'),
-    hasManifest: existsSync(join(dir, 'usr.manifest')),
     packages: packagesRaw as Record<string, string>,
   };
 }

@@ -22,8 +22,12 @@ export interface ResolvedModule {
   readonly description: string;
   readonly requires: readonly string[];
   readonly kernelNeeds: readonly KernelNeed[];
-  /** OSv-style command line this module runs (api.run), if any. */
+  /** OSv-style command line this module runs (api.run; the chosen run configuration), if any. */
   readonly run?: string;
+  /** The run configuration chosen with image=NAME.CONFIG, when one was. */
+  readonly config?: string;
+  /** Commands run before every application (api.run_on_init). */
+  readonly runOnInit?: readonly string[];
   /** Shell command run in `dir` before packing (builds the module's files), if any. */
   readonly build?: string;
 }
@@ -35,6 +39,10 @@ export interface ModulePlan {
   readonly manifest: readonly ManifestEntry[];
   /** Union of all modules' kernel needs, sorted. */
   readonly kernelNeeds: readonly KernelNeed[];
-  /** The image's default command line (OSv grammar: `;`, `&`, `&!`, `!`), joined from modules' run. */
+  /** The image's default command line (OSv grammar: `;`, `&`, `&!`, `!`), joined from modules' run_on_init and run. */
   readonly command?: string;
+  /** Notes for the user: a relative guest path placed under /, a module that shadows a built-in one. */
+  readonly notes?: readonly string[];
+  /** Previews only (requireFiles false): manifest lines and file maps whose files the module's build has yet to make. */
+  readonly pending?: readonly string[];
 }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { configFromCommand } from '../build-args.ts';
-import { UsageError } from '../../errors.ts';
+import { TailorError, UsageError } from '../../errors.ts';
 import { ModuleLibrary } from '../../modules/lookup.ts';
+import { manifestPath } from '../../modules/module-file.ts';
+import { importOsvModule } from '../../modules/osv-import.ts';
 import { planModules, selectModules, type ModuleSelection } from '../../modules/index.ts';
 import type { ManifestEntry } from '../../modules/types.ts';
 import { didYouMean } from '../../config/suggest.ts';
@@ -23,7 +25,9 @@ function describeSource(e: ManifestEntry): string {
 function tree(sel: ModuleSelection): string {
   const lines: string[] = [];
   const walk = (name: string, prefix: string, last: boolean, depth: number, seen: Set<string>) => {
-    lines.push(depth === 0 ? name : `${prefix}${last ? '└── ' : '├── '}${name}${seen.has(name) ? ' (see above)' : ''}`);
+    const via = [...sel.provided].filter(([, p]) => p === name).map(([n]) => n);
+    const label = `${name}${via.length ? ` (provides ${via.join(', ')})` : ''}${sel.configs.has(name) ? ` [run configuration ${sel.configs.get(name)}]` : ''}`;
+    lines.push(depth === 0 ? label : `${prefix}${last ? '└── ' : '├── '}${label}${seen.has(name) ? ' (see above)' : ''}`);
     if (seen.has(name)) return;
     seen.add(name);
     const deps = sel.edges.get(name) ?? [];
@@ -49,6 +53,8 @@ export function register(program: Command): void {
         return;
       }
       process.stdout.write(formatTable(['module', 'requires', 'description'], all.map((m) => [m.name, m.requires.join(',') || '-', m.description])));
+      for (const note of lib.shadows.values()) process.stderr.write(`tailor: note: ${note}\n`);
+      for (const dir of lib.osvFolders()) process.stderr.write(`tailor: note: ${dir} has an OSv module.py but no module.yaml: tailor modules import ${dir}\n`);
     });
 
   modules
@@ -58,20 +64,27 @@ export function register(program: Command): void {
     .option('--module-path <dir>', 'also look in this folder')
     .action((name: string, opts: { modulePath?: string }) => {
       const lib = new ModuleLibrary(process.cwd(), opts.modulePath ? [opts.modulePath] : []);
-      const m = lib.get(name);
-      if (!m) throw new UsageError(`no module named ${name}`, didYouMean(name, lib.names()) ?? 'see `tailor modules list`');
+      const m = lib.require(name, () => new UsageError(`no module named ${name}`, didYouMean(name, lib.names()) ?? 'see `tailor modules list`'));
+      const manifest = manifestPath(m);
+      const configs = Object.entries(m.configs);
       const rows: [string, string][] = [
         ['name', m.name],
         ['folder', m.dir],
         ['description', m.description || '-'],
         ['requires', m.requires.join(', ') || '-'],
         ['requires if present', m.conditional.map((c) => `${c.require} (if ${c.ifPresent})`).join(', ') || '-'],
+        ['provides', m.provides.join(', ') || '-'],
         ['kernel needs', m.kernel.join(', ') || '-'],
-        ['run', m.run ?? '-'],
+        ['run configurations', configs.length ? `${configs.length} (image=${m.name}.NAME picks one; default without .NAME)` : '-'],
+        ...configs.map(([n, c]): [string, string] => [`  ${n}`, c.command]),
+        ['run on init', m.runOnInit.join(' ; ') || '-'],
         ['build', m.build ?? '-'],
-        ['manifest', m.hasManifest ? join(m.dir, 'usr.manifest') : '-'],
+        ['manifest', manifest ? `${manifest}${m.build ? ' (read after the build)' : ''}` : m.build ? `${join(m.dir, 'usr.manifest')} if the build writes it (read after the build)` : '-'],
+        ['files', m.files.map((f) => `${f.from} -> ${f.to}${f.include.length ? ` include ${f.include.join(' ')}` : ''}${f.exclude.length ? ` exclude ${f.exclude.join(' ')}` : ''}`).join('; ') || '-'],
       ];
       process.stdout.write(rows.map(([k, v]) => `${k.padEnd(20)} ${v}`).join('\n') + '\n');
+      const shadow = lib.shadows.get(m.name);
+      if (shadow) process.stderr.write(`tailor: note: ${shadow}\n`);
     });
 
   modules
@@ -84,6 +97,7 @@ export function register(program: Command): void {
       const config = configFromCommand(args, cmd, ['--json']);
       const sel = selectModules(config);
       const plan = planModules(sel, join(config.cwd, 'build', '.modules'), { requireFiles: false });
+      for (const note of plan.notes ?? []) process.stderr.write(`tailor: note: ${note}\n`);
       if (opts.json) {
         const out = {
           requested: sel.requested,
@@ -92,6 +106,7 @@ export function register(program: Command): void {
           manifest: plan.manifest.map((e) => ({ guest: e.guestPath, source: e.source, module: e.module })),
           kernelNeeds: plan.kernelNeeds,
           command: plan.command ?? null,
+          afterBuild: plan.pending ?? [],
         };
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
         return;
@@ -105,10 +120,36 @@ export function register(program: Command): void {
         '',
         'merged manifest (guest path <- source):',
         ...(plan.manifest.length ? plan.manifest.map((e) => `  ${e.guestPath} <- ${describeSource(e)}  [${e.module}]`) : ['  (no files)']),
+        ...(plan.pending?.length ? ['', 'after build (files a module\'s build: makes; listed once it has run):', ...plan.pending.map((p) => `  ${p}`)] : []),
         '',
         `kernel needs: ${plan.kernelNeeds.join(', ') || '(none)'}`,
         `command line: ${plan.command ?? '(none: the image boots and powers off)'}`,
       ];
       process.stdout.write(out.join('\n') + '\n');
+    });
+
+  modules
+    .command('import')
+    .description("translate an OSv module folder (module.py, usr.manifest, Makefile) into a module.yaml beside them")
+    .argument('<dir>', 'the folder holding module.py')
+    .option('--force', 'replace an existing module.yaml')
+    .option('--partial', 'write module.yaml even when some lines need a hand (they are listed in it as TODO comments)')
+    .action((dir: string, opts: { force?: boolean; partial?: boolean }) => {
+      const folder = resolve(dir);
+      const result = importOsvModule(folder, opts);
+      for (const note of result.notes) process.stderr.write(`tailor: note: ${note}\n`);
+      for (const u of result.untranslated) process.stderr.write(`${u.file}:${u.line}: ${u.text}\n    not translated: ${u.reason}\n`);
+      const out = join(folder, 'module.yaml');
+      if (result.untranslated.length) {
+        const n = result.untranslated.length;
+        throw new TailorError(
+          `${n} line${n > 1 ? 's' : ''} of ${folder} could not be translated${opts.partial ? ` (${out} written with them as TODO comments)` : '; nothing written'}`,
+          { hint: opts.partial ? `finish ${out} by hand` : 'change those lines (docs/modules.md: importing from OSv), or pass --partial to write module.yaml and finish it by hand' },
+        );
+      }
+      process.stdout.write(`wrote ${out}\n`);
+      const configs = [...(result.module.run !== undefined ? ['default'] : []), ...Object.keys((result.module.configs as object | undefined) ?? {})];
+      const name = folder.split('/').pop()!;
+      if (configs.length) process.stdout.write(`run configurations: ${configs.join(', ')} (tailor build image=${name}${configs.length > 1 ? `.${configs.find((c) => c !== 'default')}` : ''})\n`);
     });
 }
