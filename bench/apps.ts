@@ -20,11 +20,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
 import { loadBuildFolder } from '../src/run/build-folder.ts';
 import { chooseAccel } from '../src/run/kvm-probe.ts';
 import { buildQemuCommand } from '../src/run/qemu.ts';
 import { bootQemu, defaultHypervisor, type BootOutcome } from '../src/run/runner.ts';
+import { parsePositiveInt } from '../src/run/run-args.ts';
 import type { NetworkRequest } from '../src/run/network.ts';
+import type { Accel } from '../src/run/types.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 const tailor = join(repo, 'bin', 'tailor.js');
@@ -147,11 +150,11 @@ async function vmRun(
   buildDir: string,
   network: NetworkRequest,
   target: { host: string; port: number; label: string },
-  o: { requests: number; duration: number; memoryMiB: number },
+  o: { requests: number; duration: number; memoryMiB: number; accel?: Accel; timeout: number },
   execute?: string,
 ): Promise<VmResult> {
   const build = loadBuildFolder(buildDir);
-  const { accel } = await chooseAccel(undefined);
+  const { accel } = await chooseAccel(o.accel);
   const hypervisor = defaultHypervisor(build, undefined, network);
   const cmd = buildQemuCommand(build.dir, build.record, { hypervisor, accel, memoryMiB: o.memoryMiB, cpus: 1, network, execute });
   const abort = new AbortController();
@@ -159,7 +162,7 @@ async function vmRun(
   let outcome: BootOutcome | undefined;
   const done = bootQemu(cmd, { console: null, timeoutMs: 600_000, signal: abort.signal }).then((x) => (outcome = x));
   try {
-    await waitReady(app, target.host, target.port, 180_000, () => outcome === undefined);
+    await waitReady(app, target.host, target.port, o.timeout * 1000, () => outcome === undefined);
     const readyMs = performance.now() - t0;
     const rows = load(app, target.host, target.port, o).map((r) => ({ ...r, where: `VM, ${target.label}, ${accel}` }));
     return { rows, readyMs };
@@ -210,16 +213,25 @@ function imageBytes(buildDir: string): { kernel: number; root: number } {
   return { kernel: rec.kernel.bzImage.bytes, root: (rec.initrd ?? rec.rootDisk)!.bytes };
 }
 
+const spec: MeasureOptionSpec = { timeout: 180, timeoutHelp: 'seconds from QEMU start until the app must answer', memsize: '256' };
+
 async function main(): Promise<void> {
-  const program = new Command('bench:apps')
-    .option('--requests <n>', 'redis-benchmark -n', '20000')
-    .option('--duration <s>', 'wrk duration, seconds', '5')
-    .option('-m, --memsize <MiB>', 'guest memory', '256')
-    .option('--tap', 'also measure over a host tap device (created and deleted by the bench; root)')
-    .option('--json', 'print JSON instead of the table')
-    .parse();
-  const f = program.opts<{ requests: string; duration: string; memsize: string; tap?: boolean; json?: boolean }>();
-  const o = { requests: Number(f.requests), duration: Number(f.duration), memoryMiB: Number(f.memsize) };
+  const program = addMeasureOptions(
+    new Command('bench:apps')
+      .option('--requests <n>', 'redis-benchmark -n', '20000')
+      .option('--duration <s>', 'wrk duration, seconds', '5')
+      .option('--tap', 'also measure over a host tap device (created and deleted by the bench; root)'),
+    spec,
+  ).parse();
+  const m = measureOptions(program, spec);
+  const f = program.opts<{ requests: string; duration: string; tap?: boolean }>();
+  const o = {
+    requests: parsePositiveInt('--requests', f.requests),
+    duration: parsePositiveInt('--duration', f.duration),
+    memoryMiB: m.memoryMiB!,
+    ...(m.accel ? { accel: m.accel } : {}),
+    timeout: m.timeout,
+  };
   const scratch = mkdtempSync(join(tmpdir(), 'tailor-bench-apps-'));
   const rows: Row[] = [];
   const images: Record<string, { kernel: number; root: number; readyMs: Record<string, number> }> = {};
@@ -273,7 +285,7 @@ async function main(): Promise<void> {
   // ratio of each VM row to the host row of the same test
   const hostRps = new Map(rows.filter((r) => r.where.startsWith('host')).map((r) => [`${r.app}/${r.test}`, r.rps]));
   const table = rows.map((r) => ({ ...r, ratio: r.rps / (hostRps.get(`${r.app}/${r.test}`) ?? NaN) }));
-  if (f.json) {
+  if (m.json) {
     process.stdout.write(`${JSON.stringify({ rows: table, images, notes: [...new Set(notes)], settings: o }, null, 2)}\n`);
     return;
   }
@@ -293,4 +305,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-await main();
+await runBenchScript(import.meta.url, main);

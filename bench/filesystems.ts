@@ -17,18 +17,15 @@ import { Command } from 'commander';
 import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Writable } from 'node:stream';
 import { resolveConfig } from '../src/config/index.ts';
 import { buildImage } from '../src/image/index.ts';
 import type { BuildRecord } from '../src/image/types.ts';
-import { loadBuildFolder } from '../src/run/build-folder.ts';
-import { parseAccel, parsePositiveInt } from '../src/run/run-args.ts';
-import { defaultHypervisor, runImage } from '../src/run/runner.ts';
-import type { StorageRequest } from '../src/run/devices.ts';
+import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
+import { measureBoots, type RunExtras, type TimeStats } from '../src/analyze/measure.ts';
 import type { Accel } from '../src/run/types.ts';
 import { formatTable } from '../src/cli/table.ts';
 import { cacheDir } from '../src/util/paths.ts';
-import { bootOnce, median, minMemory } from './kernels.ts';
+import { appLine } from './kernels.ts';
 
 export interface FsResult {
   readonly fs: string;
@@ -39,13 +36,11 @@ export interface FsResult {
   readonly allocatedBytes?: number;
   readonly hypervisor?: string;
   readonly accel?: string;
-  readonly guestToAppMs?: { readonly median: number; readonly min: number; readonly runs: number[] };
+  readonly guestToAppMs?: TimeStats;
   /** Host wall time from QEMU spawn to the app-start line (includes QEMU start-up and firmware). */
-  readonly hostToAppMs?: { readonly median: number; readonly min: number; readonly runs: number[] };
+  readonly hostToAppMs?: TimeStats;
   readonly minMemoryMiB?: number;
 }
-
-const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 
 /** st_size and allocated bytes (st_blocks × 512: ext4/btrfs disks are sparse) of the image files. */
 function imageFiles(dir: string, record: BuildRecord): NonNullable<FsResult['files']> {
@@ -57,17 +52,11 @@ function imageFiles(dir: string, record: BuildRecord): NonNullable<FsResult['fil
     });
 }
 
-/** One boot with a host share mounted (virtiofs row); true with the guest time when the app ran. */
-async function bootWithShare(dir: string, accel: Accel | undefined, timeoutSeconds: number, shareDir: string, transport: 'virtiofs' | '9p') {
-  const build = loadBuildFolder(dir);
-  const storage: StorageRequest = { shares: [{ hostDir: shareDir, tag: 'bench', guestPath: '/share' }], shareTransport: transport };
-  const hypervisor = defaultHypervisor(build, storage);
-  const r = await runImage(
-    { buildDir: dir, memoryMiB: 256, cpus: 1, hypervisor, accel, timeoutSeconds, dryRun: false, verbose: false, console: sink(), storage, execute: '/hello' },
-    { log: sink() },
-  );
-  return { ok: r.exitCode === 0 && /Hello from Tailor's native-example/.test(r.console), result: r, hypervisor };
-}
+/** The virtiofs / 9p rows: the app runs with a host share mounted at /share before it starts. */
+const withShare = (shareDir: string, transport: 'virtiofs' | '9p'): RunExtras => ({
+  storage: { shares: [{ hostDir: shareDir, tag: 'bench', guestPath: '/share' }], shareTransport: transport },
+  execute: '/hello',
+});
 
 async function benchFs(
   fs: string,
@@ -81,33 +70,20 @@ async function benchFs(
     const config = resolveConfig(['image=native-example', `fs=${buildFs}`, `kernel=${o.kernel}`, `name=bench-fs-${buildFs}`], { cwd: o.outDir });
     const { dir, record } = await buildImage(config, (m) => log(`  ${m}`));
     const files = imageFiles(dir, record);
-    const runs: number[] = [];
-    const hostRuns: number[] = [];
-    let hypervisor = '';
-    let accel = '';
-    for (let i = 0; i < o.n; i++) {
-      const b = share ? await bootWithShare(dir, o.accel, o.timeout, o.shareDir, share) : await bootOnce(dir, 256, o.accel, o.timeout);
-      hypervisor = b.hypervisor;
-      if (!b.ok || !b.result || b.result.guestToAppMs === undefined) {
-        const why = 'error' in b && b.error ? b.error : b.result ? `exit ${b.result.exitCode}; last console: ${b.result.console.trim().split('\n').slice(-3).join(' | ')}` : 'no result';
-        throw new Error(`boot ${i + 1} at -m 256 failed: ${why}`);
-      }
-      accel = b.result.accel;
-      runs.push(Math.round(b.result.guestToAppMs));
-      if (b.result.hostToAppMs !== undefined) hostRuns.push(Math.round(b.result.hostToAppMs));
-      log(`  boot ${i + 1}/${o.n}: ${Math.round(b.result.guestToAppMs)} ms guest to app`);
-    }
-    const minMem = o.memory && !share ? await minMemory(dir, 256, accel as Accel, o.timeout, log) : undefined;
+    const m = await measureBoots(dir, {
+      n: o.n, memoryMiB: 256, ...(o.accel ? { accel: o.accel } : {}), timeout: o.timeout, memory: o.memory && !share, log, expect: appLine,
+      ...(share ? { extras: withShare(o.shareDir, share) } : {}),
+    });
     return {
       fs,
       files,
       imageBytes: files.reduce((s, f) => s + f.bytes, 0),
       allocatedBytes: files.reduce((s, f) => s + f.allocatedBytes, 0),
-      hypervisor,
-      accel,
-      guestToAppMs: { median: median(runs), min: Math.min(...runs), runs },
-      ...(hostRuns.length ? { hostToAppMs: { median: median(hostRuns), min: Math.min(...hostRuns), runs: hostRuns } } : {}),
-      ...(minMem !== undefined ? { minMemoryMiB: minMem } : {}),
+      hypervisor: m.hypervisor,
+      accel: m.accel,
+      guestToAppMs: m.guestToAppMs,
+      ...(m.hostToAppMs ? { hostToAppMs: m.hostToAppMs } : {}),
+      ...(m.minMemoryMiB !== undefined ? { minMemoryMiB: m.minMemoryMiB } : {}),
     };
   } catch (e) {
     const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
@@ -145,25 +121,25 @@ export function formatFsResults(results: readonly FsResult[], kernel: string): s
   );
 }
 
+const spec: MeasureOptionSpec = { boots: { default: 5, per: 'filesystem' }, timeout: 90, memoryBisection: true };
+
 async function main(): Promise<void> {
-  const program = new Command('bench:filesystems')
-    .option('-n <count>', 'boots per filesystem for the time median', '5')
-    .option('--fs <list>', 'root filesystems to compare (9p: the virtiofs image with a virtio-9p share)', 'ramfs,rofs,ext4,btrfs,virtiofs,9p')
-    .option('--kernel <stock|custom>', 'kernel flavour (custom: built or taken from the kernel cache)', 'stock')
-    .option('--no-memory', 'skip the minimum-memory bisection')
-    .option('--accel <kvm|tcg>', 'force an accelerator')
-    .option('--timeout <seconds>', 'per boot', '90')
-    .option('--json', 'machine-readable result on stdout')
-    .parse();
-  const f = program.opts<{ n: string; fs: string; kernel: string; memory: boolean; accel?: string; timeout: string; json?: boolean }>();
+  const program = addMeasureOptions(
+    new Command('bench:filesystems')
+      .option('--fs <list>', 'root filesystems to compare (9p: the virtiofs image with a virtio-9p share)', 'ramfs,rofs,ext4,btrfs,virtiofs,9p')
+      .option('--kernel <stock|custom>', 'kernel flavour (custom: built or taken from the kernel cache)', 'stock'),
+    spec,
+  ).parse();
+  const m = measureOptions(program, spec);
+  const f = program.opts<{ fs: string; kernel: string }>();
   const outDir = cacheDir('bench', 'filesystems');
   mkdirSync(outDir, { recursive: true });
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const opts = {
-    n: parsePositiveInt('-n', f.n),
-    ...(f.accel ? { accel: parseAccel(f.accel) } : {}),
-    memory: f.memory,
-    timeout: parsePositiveInt('--timeout', f.timeout),
+    n: m.n,
+    ...(m.accel ? { accel: m.accel } : {}),
+    memory: m.memory,
+    timeout: m.timeout,
     outDir,
     kernel: f.kernel,
     shareDir: mkdtempSync(join(tmpdir(), 'tailor-bench-share-')),
@@ -171,9 +147,9 @@ async function main(): Promise<void> {
   };
   const results: FsResult[] = [];
   for (const fs of f.fs.split(',').filter(Boolean)) results.push(await benchFs(fs, opts));
-  if (f.json) process.stdout.write(JSON.stringify({ kernel: f.kernel, results, builds: join(outDir, 'build') }, null, 2) + '\n');
+  if (m.json) process.stdout.write(JSON.stringify({ kernel: f.kernel, results, builds: join(outDir, 'build') }, null, 2) + '\n');
   else process.stdout.write(formatFsResults(results, f.kernel));
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
-await main();
+await runBenchScript(import.meta.url, main);

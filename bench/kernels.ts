@@ -13,11 +13,10 @@
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { resolveConfig } from '../src/config/index.ts';
 import { buildImage } from '../src/image/index.ts';
-import { parseAccel, parsePositiveInt } from '../src/run/run-args.ts';
-import { bootOnce as sharedBootOnce, measureBoots, median, minMemory as sharedMinMemory } from '../src/analyze/measure.ts';
+import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
+import { measureBoots, type TimeStats } from '../src/analyze/measure.ts';
 import type { Accel } from '../src/run/types.ts';
 import { formatTable } from '../src/cli/table.ts';
 import { cacheDir } from '../src/util/paths.ts';
@@ -32,18 +31,13 @@ export interface VariantResult {
   readonly totalBytes?: number;
   readonly hypervisor?: string;
   readonly accel?: string;
-  readonly guestToAppMs?: { readonly median: number; readonly min: number; readonly runs: number[] };
-  readonly hostToAppMs?: { readonly median: number; readonly min: number };
+  readonly guestToAppMs?: TimeStats;
+  readonly hostToAppMs?: TimeStats;
   readonly minMemoryMiB?: number;
 }
 
-const appLine = /Hello from Tailor's native-example/;
-
-// The measuring code lives in src/analyze/measure.ts (shared with `tailor bench`); here it checks native-example's line.
-export { median };
-export const bootOnce = (dir: string, memoryMiB: number, accel: Accel | undefined, timeoutSeconds: number) => sharedBootOnce(dir, memoryMiB, accel, timeoutSeconds, appLine);
-export const minMemory = (dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void) =>
-  sharedMinMemory(dir, hi, accel, timeoutSeconds, log, appLine);
+/** The line native-example prints: a boot counts only when the app ran. */
+export const appLine = /Hello from Tailor's native-example/;
 
 async function benchVariant(variant: string, args: string[], o: { n: number; accel?: Accel; memory: boolean; timeout: number; outDir: string; log: (s: string) => void }): Promise<VariantResult> {
   const { log } = o;
@@ -64,7 +58,7 @@ async function benchVariant(variant: string, args: string[], o: { n: number; acc
     return {
       variant, args, kernel, imageBytes, totalBytes: kernel.bzImage + imageBytes, hypervisor: m.hypervisor, accel: m.accel,
       guestToAppMs: m.guestToAppMs,
-      ...(m.hostToAppMs ? { hostToAppMs: { median: m.hostToAppMs.median, min: m.hostToAppMs.min } } : {}),
+      ...(m.hostToAppMs ? { hostToAppMs: m.hostToAppMs } : {}),
       ...(m.minMemoryMiB !== undefined ? { minMemoryMiB: m.minMemoryMiB } : {}),
     };
   } catch (e) {
@@ -100,38 +94,30 @@ export function formatResults(results: readonly VariantResult[]): string {
   );
 }
 
+const spec: MeasureOptionSpec = { boots: { default: 5, per: 'variant' }, timeout: 90, memoryBisection: true };
+
 async function main(): Promise<void> {
-  const program = new Command('bench:kernels')
-    .option('-n <count>', 'boots per variant for the time median', '5')
-    .option('--profiles <list>', 'custom-kernel profiles to compare with stock', 'minimal,serverless,webserver,database,java,development')
-    .option('--no-stock', 'leave out the stock kernel')
-    .option('--no-memory', 'skip the minimum-memory bisection')
-    .option('--accel <kvm|tcg>', 'force an accelerator')
-    .option('--timeout <seconds>', 'per boot', '90')
-    .option('--json', 'machine-readable result on stdout')
-    .parse();
-  const f = program.opts<{ n: string; profiles: string; stock: boolean; memory: boolean; accel?: string; timeout: string; json?: boolean }>();
+  const program = addMeasureOptions(
+    new Command('bench:kernels')
+      .option('--profiles <list>', 'custom-kernel profiles to compare with stock', 'minimal,serverless,webserver,database,java,development')
+      .option('--no-stock', 'leave out the stock kernel'),
+    spec,
+  ).parse();
+  const m = measureOptions(program, spec);
+  const f = program.opts<{ profiles: string; stock: boolean }>();
   const outDir = cacheDir('bench', 'kernels');
   mkdirSync(outDir, { recursive: true });
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const opts = {
-    n: parsePositiveInt('-n', f.n),
-    ...(f.accel ? { accel: parseAccel(f.accel) } : {}),
-    memory: f.memory,
-    timeout: parsePositiveInt('--timeout', f.timeout),
-    outDir,
-    log,
-  };
+  const opts = { n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, timeout: m.timeout, outDir, log };
   const variants: [string, string[]][] = [
     ...(f.stock ? [['stock', ['kernel=stock']] as [string, string[]]] : []),
     ...f.profiles.split(',').filter(Boolean).map((p) => [p, [`--profile=${p}`, 'kernel=custom']] as [string, string[]]),
   ];
   const results: VariantResult[] = [];
   for (const [name, args] of variants) results.push(await benchVariant(name, args, opts));
-  if (f.json) process.stdout.write(JSON.stringify({ results, builds: join(outDir, 'build') }, null, 2) + '\n');
+  if (m.json) process.stdout.write(JSON.stringify({ results, builds: join(outDir, 'build') }, null, 2) + '\n');
   else process.stdout.write(formatResults(results));
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
-// Run only as a script: bench/filesystems.ts imports the measuring functions above.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+await runBenchScript(import.meta.url, main);

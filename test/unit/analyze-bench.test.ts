@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { benchRows, benchTableRows, type BenchResult } from '../../src/analyze/bench.ts';
 import { benchHtml } from '../../src/analyze/bench-html.ts';
-import { median } from '../../src/analyze/measure.ts';
+import { median, timeStats } from '../../src/analyze/measure.ts';
 import { UsageError } from '../../src/errors.ts';
 
 const boots = (guest: number, host: number, mem?: number) => ({
   hypervisor: 'qemu_microvm', accel: 'tcg' as const,
-  guestToAppMs: { median: guest, min: guest, runs: [guest] }, hostTotalMs: { median: host, min: host, runs: [host] },
+  guestToAppMs: timeStats([guest]), hostTotalMs: timeStats([host]),
   ...(mem !== undefined ? { minMemoryMiB: mem } : {}),
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { UsageError } from '../../src/errors.ts';
 import { parseAccel, parseHypervisor, parseMemoryMiB, parsePositiveInt, parseTimeoutSeconds } from '../../src/run/run-args.ts';
 import { summaryLine } from '../../src/run/runner.ts';
-import { stats } from '../../bench/boot.ts';
+import { percentile, timeStats } from '../../src/analyze/measure.ts';
 
 test('memory sizes: bare MiB, M, MiB, G, GiB', () => {
   assert.equal(parseMemoryMiB('128'), 128);
@@ -42,8 +42,13 @@ test('the summary line names every figure and how it was measured', () => {
     /app-start marker not seen; QEMU exited after 3000 ms host wall \(stopped by --timeout\); accel=kvm; memory=64 MiB/);
 });
 
-test('bench statistics: min, median (even and odd counts), max', () => {
-  assert.deepEqual(stats([3, 1, 2]), { min: 1, median: 2, max: 3 });
-  assert.deepEqual(stats([4, 1, 3, 2]), { min: 1, median: 2.5, max: 4 });
-  assert.throws(() => stats([]));
+test('bench statistics: min, median (even and odd counts), nearest-rank p99, max', () => {
+  assert.deepEqual(timeStats([3, 1, 2]), { min: 1, median: 2, p99: 3, max: 3, runs: [3, 1, 2] });
+  assert.deepEqual(timeStats([4, 1, 3, 2]), { min: 1, median: 2.5, p99: 4, max: 4, runs: [4, 1, 3, 2] });
+  assert.throws(() => timeStats([]));
+  const hundred = Array.from({ length: 100 }, (_, i) => 100 - i); // 100..1
+  assert.equal(percentile(hundred, 50), 50);
+  assert.equal(percentile(hundred, 99), 99);
+  assert.equal(percentile(hundred, 100), 100);
+  assert.equal(percentile([7], 1), 7);
 });
