@@ -2,7 +2,7 @@
  * Reader for profiles: the `key = value` subset of make that OSv's conf/*.mk
  * files use (=, :=, ?=, +=, # comments, backslash continuations, include).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 
@@ -49,6 +49,10 @@ export function readProfileFile(file: string, seen: readonly string[] = []): Pro
       if (!existsSync(incPath)) {
         if (line.startsWith('-')) continue; // make's -include: optional
         throw new UsageError(`${path}:${lineNo}: included file ${target} not found (looked for ${incPath})`);
+      }
+      if (!statSync(incPath).isFile()) throw new UsageError(`${path}:${lineNo}: included ${target} is not a file (${incPath})`);
+      if (incPath === path || seen.includes(incPath)) {
+        throw new UsageError(`${path}:${lineNo}: profile include cycle: ${[...seen, path, incPath].join(' -> ')}`, 'remove one of the include lines');
       }
       out.push(...readProfileFile(incPath, [...seen, path]));
       continue;

@@ -68,8 +68,10 @@ export function resolveConfig(args: readonly string[], options: ResolveOptions =
   let projectFileProfile: string | undefined;
   const projectFile = join(cwd, 'tailor.yaml');
   const projectAssignments = existsSync(projectFile) ? readProjectFile(projectFile, (p) => (projectFileProfile = p)) : [];
+  // where the profile name came from, for errors about it
+  const profileFrom = profileName !== undefined ? `--profile=${profileName}` : `${projectFile}: extends: ${projectFileProfile}`;
   profileName ??= projectFileProfile;
-  if (profileName !== undefined) layers.push(...profileLayers(profileName, cwd));
+  if (profileName !== undefined) layers.push(...profileLayers(profileName, cwd, profileFrom));
   layers.push(projectAssignments, cli);
 
   const values = new Map<string, { value: OptionValue; source: ValueSource }>();
@@ -108,8 +110,8 @@ export function configHash(options: Readonly<Record<string, OptionValue>>): stri
 }
 
 /** Built-in profile first, then the project's profile of the same name (it refines the built-in one). */
-function profileLayers(name: string, cwd: string): Assignment[][] {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UsageError(`--profile=${name}: a profile name is letters, digits, _ . -`);
+function profileLayers(name: string, cwd: string, from: string): Assignment[][] {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new UsageError(`${from}: a profile name is letters, digits, _ . -`);
   const builtin = join(builtinProfileDir, `${name}.mk`);
   const project = join(cwd, 'conf', 'profiles', `${name}.mk`);
   const layers: Assignment[][] = [];
@@ -124,7 +126,7 @@ function profileLayers(name: string, cwd: string): Assignment[][] {
   if (existsSync(builtin)) layers.push(fromFile(builtin, 'profile'));
   if (existsSync(project) && resolve(project) !== resolve(builtin)) layers.push(fromFile(project, 'project-profile'));
   if (layers.length === 0) {
-    throw new UsageError(`no profile named ${name}`, `${didYouMean(name, listProfiles(cwd)) ?? `profiles: ${listProfiles(cwd).join(', ')}`}`);
+    throw new UsageError(`${from}: no profile named ${name}`, `${didYouMean(name, listProfiles(cwd)) ?? `profiles: ${listProfiles(cwd).join(', ')}`}`);
   }
   return layers.map(expandFlags);
 }
@@ -177,6 +179,10 @@ function readProjectFile(file: string, setProfile: (name: string) => void): Assi
       if (typeof raw !== 'string') throw new UsageError(`${file}: extends: takes a profile name`);
       setProfile(raw);
       continue;
+    }
+    const items = Array.isArray(raw) ? raw : [raw];
+    if (items.some((x) => x === null || typeof x === 'object')) {
+      throw new UsageError(`${file} (${key}): takes one value or a list of values, not ${raw === null ? 'nothing' : 'a mapping or nested list'}`, `e.g. "fs: rofs" or "image: [native-example, libz]"`);
     }
     const value = Array.isArray(raw) ? raw.map(String).join(',') : typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
     out.push({ key, op: '=', value, where: `${file} (${key})`, source: { kind: 'project-file', file } });
