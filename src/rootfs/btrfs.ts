@@ -4,12 +4,28 @@
  * what is written after mount, so fs_compression=zstd|lzo becomes a mount
  * option (rootflags=compress=..., src/image/boot-args.ts).
  *
- * Reproducibility, as measured with btrfs-progs 6.2: the file-system UUID is
- * fixed (-U, from the seed), but mkfs.btrfs also draws random chunk-tree and
- * device UUIDs and stamps the current time on the root trees, with no option
- * to fix them, so two images of the same tree differ (about 3000 bytes on the test
- * tree of test/e2e/rootfs-images.test.ts, which prints the count). The
- * files inside are the same; the image bytes are not.
+ * Reproducibility, as measured with btrfs-progs 6.2: NOT bit-identical. The
+ * file-system UUID is fixed (-U, from the seed); 6.2 has no option for the
+ * rest (no --device-uuid, which came later; SOURCE_DATE_EPOCH is ignored), and
+ * no post-pass can fix it, because the inode numbers order the tree's keys:
+ *  - chunk-tree UUID (random): the header of every tree block (bytes 64-79)
+ *    and every DEV_EXTENT item;
+ *  - device UUID (random): the superblock's dev_item and sys_chunk_array
+ *    stripes, the chunk tree's DEV_ITEM and every CHUNK_ITEM stripe;
+ *  - FS-tree subvolume UUID (random): the FS_TREE ROOT_ITEM's uuid and the
+ *    key of the UUID tree's UUID_KEY_SUBVOL item (its two 8-byte halves);
+ *  - mkfs's clock (time(NULL)): the FS_TREE ROOT_ITEM's ctime and otime, and
+ *    atime/ctime/mtime/otime of the root-tree directory (ROOT_TREE_DIR) and
+ *    of the top directory (inode 256, not taken from the staged folder);
+ *  - the host's stat of each staged file: its inode number is the host
+ *    st_ino + 256 (so the keys, INODE_REF parents, DIR_ITEM/DIR_INDEX
+ *    locations and extent backrefs, and the order of items in the leaves,
+ *    follow the host's inode allocation), its ctime (the staging moment,
+ *    which cannot be set) and its atime (updated by mkfs's own read);
+ *  - the crc32c of every tree block and superblock, which cover the above.
+ * File data and every other field are the same: test/e2e/rootfs-images.test.ts
+ * builds twice a second apart and checks exactly that (about 3000 bytes in
+ * 50 metadata blocks differ on its test tree).
  *
  * Device nodes: mkfs.btrfs 6.2 --rootdir stores them as 0:0 (measured:
  * /dev/console came out c 0 0 in the guest), so they are left out of btrfs
