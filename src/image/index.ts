@@ -73,7 +73,9 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
     const traceNeeds = /(^|\s)--trace(=|\s)/.test(plan.command ?? '') ? ['tracing'] : [];
     const needs = [...new Set([...plan.kernelNeeds, ...(rootfsNeeds[fs] ?? []), ...traceNeeds])].sort();
     progress(`preparing the ${String(o.kernel)} kernel (needs: ${needs.join(', ') || 'none'})`);
-    const kernel = await prepareKernel(config, needs);
+    const needSources = new Map<string, string[]>();
+    for (const m of plan.order) for (const n of m.kernelNeeds) needSources.set(n, [...(needSources.get(n) ?? []), `module ${m.name}`]);
+    const kernel = await prepareKernel(config, needs, needSources);
 
     progress('building the guest init');
     const initPath = await buildGuestInit();

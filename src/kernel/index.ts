@@ -54,9 +54,14 @@ export function stockNetNeeds(needs: readonly string[]): string[] {
 
 /**
  * The kernel for `config`. `needs` are kernel feature names (features.ts)
- * gathered from the image's modules and the filesystem.
+ * gathered from the image's modules and the filesystem; `needSources` says
+ * which modules asked for each (for the custom kernel's reasons and errors).
  */
-export async function prepareKernel(config: BuildConfig, needs: readonly string[]): Promise<KernelArtifact> {
+export async function prepareKernel(
+  config: BuildConfig,
+  needs: readonly string[],
+  needSources?: ReadonlyMap<string, readonly string[]>,
+): Promise<KernelArtifact> {
   const flavour = config.options.kernel ?? 'stock';
   switch (flavour) {
     case 'stock':
@@ -65,7 +70,7 @@ export async function prepareKernel(config: BuildConfig, needs: readonly string[
         pci: flag(config, 'conf_drivers_pci', true),
       });
     case 'custom':
-      return prepareCustomKernel(config, needs);
+      return prepareCustomKernel(config, needs, needSources ? { needSources } : {});
     default:
       throw new TailorError(`unknown kernel flavour "${String(flavour)}" (expected stock or custom)`);
   }

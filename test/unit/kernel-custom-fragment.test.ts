@@ -109,3 +109,70 @@ test('a module needing ipv6 overrides the base fragment\'s IPV6=n instead of con
   assert.equal(value(f, 'IPV6'), 'y');
   assert.match(reasons(f, 'IPV6'), /kernel feature ipv6 \(needed by module dns\) \(overrides the base fragment's # CONFIG_IPV6 is not set\)/);
 });
+
+// A need for the network or a disk brings the drivers profile's device driver (src/kernel/custom/device-drivers.ts).
+const withNeeds = (args: string[], needs: string[], module = 'module srv') =>
+  composeFragment(resolveConfig([...args, 'kernel=custom'], { cwd }), needs, new Map(needs.map((n) => [n, [module]])));
+
+test('net brings the network driver of each drivers profile', () => {
+  const expected: Record<string, string> = {
+    virtio: 'VIRTIO_NET', microvm: 'VIRTIO_NET', 'virtio-mmio': 'VIRTIO_NET', 'virtio-pci': 'VIRTIO_NET',
+    aws: 'ENA_ETHERNET', vmware: 'VMXNET3', hyperv: 'HYPERV_NET', xen: 'XEN_NETDEV_FRONTEND',
+  };
+  for (const [profile, symbol] of Object.entries(expected)) {
+    const f = withNeeds([`conf_drivers_profile=${profile}`], ['net']);
+    assert.equal(value(f, symbol), 'y', `conf_drivers_profile=${profile}: CONFIG_${symbol}`);
+    assert.equal(value(f, 'INET'), 'y');
+  }
+  // hyperv and xen switches alone bring only their disk front ends: the network half comes with the need
+  assert.equal(value(fragmentFor('conf_drivers_profile=hyperv'), 'HYPERV_NET'), undefined);
+  assert.match(reasons(withNeeds(['conf_drivers_profile=hyperv'], ['net']), 'HYPERV_NET'), /kernel feature net \(needed by module srv\) with conf_drivers_hyperv=1 .*netvsc/);
+});
+
+test('--profile=minimal with a net need: virtio-net comes back, the reason names the profile line it overrides', () => {
+  const f = withNeeds(['--profile=minimal'], ['net'], 'module redis');
+  assert.equal(value(f, 'VIRTIO_NET'), 'y');
+  assert.equal(value(f, 'NETDEVICES'), 'y');
+  assert.match(
+    reasons(f, 'VIRTIO_NET'),
+    /kernel feature net \(needed by module redis\): virtio-net, the network driver of conf_drivers_profile=microvm \(overrides conf_drivers_virtio_net=0 \(built-in profile minimal \(conf\/profiles\/minimal\.mk:\d+\)\)/,
+  );
+  assert.match(describeFragment(f), /^CONFIG_VIRTIO_NET=y +# kernel feature net \(needed by module redis\)/m);
+  // without the need, minimal stays without a network driver
+  assert.equal(value(fragmentFor('--profile=minimal'), 'VIRTIO_NET'), undefined);
+});
+
+test('net with no network driver is refused, naming the module and the fixes', () => {
+  assert.throws(
+    () => withNeeds(['conf_drivers_profile=nvme'], ['net'], 'module redis'),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /module redis needs kernel feature net, and the kernel would have no network driver: conf_drivers_profile=nvme has none/.test(e.message) &&
+      /conf_drivers_virtio_net=1/.test(e.hint ?? '') && /conf_drivers_profile=.*virtio/.test(e.hint ?? '') && /without module redis/.test(e.hint ?? ''),
+  );
+  // the user's own conf_drivers_virtio_net=0 is not overridden
+  assert.throws(
+    () => withNeeds(['--profile=minimal', 'conf_drivers_virtio_net=0'], ['net'], 'module redis'),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /no network driver: conf_drivers_virtio_net=0 \(command line/.test(e.message) &&
+      /conf_drivers_virtio_net=1; or build the image without module redis/.test(e.hint ?? ''),
+  );
+  // a network driver of the user's choice on a profile without one is fine
+  assert.equal(value(withNeeds(['conf_drivers_profile=nvme', 'conf_drivers_vmxnet3=1'], ['net']), 'VMXNET3'), 'y');
+});
+
+test('block brings the disk driver of the drivers profile; none is an error naming the module', () => {
+  assert.equal(value(withNeeds(['conf_drivers_profile=microvm'], ['block']), 'VIRTIO_BLK'), 'y');
+  assert.equal(value(withNeeds(['conf_drivers_profile=aws'], ['block']), 'BLK_DEV_NVME'), 'y');
+  assert.equal(value(withNeeds(['conf_drivers_profile=vmware'], ['block']), 'VMWARE_PVSCSI'), 'y');
+  assert.equal(value(withNeeds(['conf_drivers_profile=xen'], ['block']), 'XEN_BLKDEV_FRONTEND'), 'y');
+  assert.throws(
+    () => withNeeds(['conf_drivers_profile=base'], ['block'], 'module db'),
+    (e: unknown) => e instanceof UsageError && /module db needs kernel feature block, and the kernel would have no disk driver/.test(e.message) && /conf_drivers_virtio_blk=1/.test(e.hint ?? ''),
+  );
+  assert.throws(
+    () => withNeeds(['conf_drivers_profile=microvm', 'conf_drivers_virtio_blk=0'], ['block'], 'module db'),
+    (e: unknown) => e instanceof UsageError && /conf_drivers_virtio_blk=0 \(command line/.test(e.message),
+  );
+});

@@ -9,6 +9,7 @@ import { describeSource, driverSwitches, optionsByName } from '../../config/inde
 import { UsageError } from '../../errors.ts';
 import { kernelFeatures, validateKernelNeeds } from '../features.ts';
 import { baseFragment } from './base.ts';
+import { diskDriverSwitches, driversForNeeds } from './device-drivers.ts';
 import { kconfigLine } from './kconfig.ts';
 
 export interface FragmentLine {
@@ -38,9 +39,6 @@ export const filesystemNeeds: Readonly<Record<string, readonly string[]>> = {
   btrfs: ['block', 'btrfs'],
   virtiofs: ['virtiofs', '9p'],
 };
-
-/** Driver switches that give a disk a root filesystem can live on. */
-const diskDrivers = ['virtio_blk', 'virtio_scsi', 'nvme', 'ahci', 'ide', 'scsi', 'xen', 'hyperv'];
 
 /** initramfs decompressors per fs_compression of a ramfs root (auto is gzip, as the rootfs stage does). */
 const initrdCompression: Readonly<Record<string, Record<string, string>>> = {
@@ -152,7 +150,7 @@ export function composeFragment(
   const fs = String(o.fs);
   const fsNeeds = filesystemNeeds[fs];
   if (!fsNeeds) throw new UsageError(`fs=${fs}: no kernel mapping for this filesystem`, `use one of ${Object.keys(filesystemNeeds).join(', ')}`);
-  if (fs !== 'ramfs' && fs !== 'virtiofs' && !diskDrivers.some((d) => o[`conf_drivers_${d}`] === true)) {
+  if (fs !== 'ramfs' && fs !== 'virtiofs' && !diskDriverSwitches.some((d) => o[`conf_drivers_${d}`] === true)) {
     throw new UsageError(
       `fs=${fs} needs a disk, and no disk driver is on (${optionReason(config, 'conf_drivers_profile')})`,
       `turn one on, e.g. conf_drivers_virtio_blk=1 (QEMU) or conf_drivers_nvme=1 (AWS), or use fs=ramfs`,
@@ -165,11 +163,18 @@ export function composeFragment(
 
   // (d) module needs
   // (the filesystem's own needs, which the image stage passes too, already have their fs= reason)
-  for (const need of validateKernelNeeds(needs, 'image modules')) {
+  const validNeeds = validateKernelNeeds(needs, 'image modules');
+  const who = (need: string) => {
+    const modules = needSources.get(need);
+    if (modules?.length) return modules.join(', ');
+    return fsNeeds.includes(need) ? optionReason(config, 'fs') : 'the image';
+  };
+  for (const need of validNeeds) {
     if (fsNeeds.includes(need) && !needSources.has(need)) continue;
-    const who = needSources.get(need);
-    b.addAll(kernelFeatures[need]!.kconfig, `kernel feature ${need}${who?.length ? ` (needed by ${who.join(', ')})` : ' (needed by the image)'}`);
+    b.addAll(kernelFeatures[need]!.kconfig, `kernel feature ${need} (needed by ${who(need)})`);
   }
+  // A need for the network or a disk brings the drivers profile's device driver (device-drivers.ts).
+  for (const d of driversForNeeds(config, [...new Set([...validNeeds, ...fsNeeds])], who)) b.addAll(d.kconfig, d.reason);
 
   // (e) options with a kernel mapping
   for (const name of ['conf_hide_symbols', 'opt', 'mode', 'lto', 'conf_preempt', 'conf_lazy_stack', 'conf_tracing', 'conf_mem_huge_page_size']) {
