@@ -3,6 +3,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { TailorError, UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
+import { checkBuildRecord } from './build-record-check.ts';
 
 export interface BuildFolder {
   /** Absolute path of the folder (symlinks such as build/last resolved). */
@@ -45,19 +46,15 @@ export function loadBuildFolder(dirArg: string): BuildFolder {
     );
   }
   const jsonPath = join(dir, 'build.json');
-  let record: BuildRecord;
+  let parsed: unknown;
   try {
-    record = JSON.parse(readFileSync(jsonPath, 'utf8')) as BuildRecord;
+    parsed = JSON.parse(readFileSync(jsonPath, 'utf8'));
   } catch (e) {
     throw new TailorError(`cannot read ${jsonPath}: ${(e as Error).message}`, {
       hint: 'the build folder is incomplete; run `tailor build ...` again',
     });
   }
-  if (record.formatVersion !== 1 || !record.kernel?.bzImage?.file) {
-    throw new TailorError(`${jsonPath} is not a Tailor build record (formatVersion ${String(record.formatVersion)})`, {
-      hint: 'rebuild it with this version of tailor: `tailor build ...`',
-    });
-  }
+  const record = checkBuildRecord(parsed, jsonPath);
   const files = [record.kernel.bzImage, record.kernel.vmlinux, record.initrd, record.rootDisk];
   for (const f of files) {
     if (f === undefined) continue;
