@@ -33,14 +33,21 @@ void console_ensure(void)
 		close(fd);
 }
 
-static void vline(const char *prefix, const char *fmt, va_list ap)
+/* One console line. With escape, control characters in the text (a \n or \t from
+ * the command line inside a message) are written as \xNN: a message stays one line. */
+static void vline(const char *prefix, int escape, const char *fmt, va_list ap)
 {
-	char line[1024];
-	int n = snprintf(line, sizeof line, "%s", prefix);
-	int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-	if (len > sizeof line - 2)
-		len = sizeof line - 2;
+	char text[1024], line[1024];
+	int m = vsnprintf(text, sizeof text, fmt, ap);
+	size_t tl = m < 0 ? 0 : (size_t)m < sizeof text ? (size_t)m : sizeof text - 1;
+	size_t len = (size_t)snprintf(line, sizeof line, "%s", prefix);
+	for (size_t i = 0; i < tl && len < sizeof line - 6; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (escape && (c < 0x20 || c == 0x7f))
+			len += (size_t)snprintf(line + len, 5, "\\x%02x", c);
+		else
+			line[len++] = (char)c;
+	}
 	line[len++] = '\n';
 	/* init's own fd 1 stays the console even when commands are redirected */
 	ssize_t w = write(console_fd, line, len);
@@ -51,7 +58,7 @@ void say(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vline("", fmt, ap);
+	vline("", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -59,7 +66,7 @@ void error_line(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vline("tailor:error ", fmt, ap);
+	vline("tailor:error ", 1, fmt, ap);
 	va_end(ap);
 }
 
@@ -69,7 +76,7 @@ void info(const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vline("tailor: ", fmt, ap);
+	vline("tailor: ", 1, fmt, ap);
 	va_end(ap);
 }
 
