@@ -18,6 +18,8 @@ export function osvModuleError(dir: string, name?: string): UsageError {
 
 export class ModuleLibrary {
   private readonly byName = new Map<string, ModuleDefinition>();
+  /** Index in roots of the folder each module was found in (addPath: 0). */
+  private readonly rootOf = new Map<string, number>();
   /** Folders with module.py and no module.yaml (OSv modules not imported yet), by folder name. */
   private readonly osvOnly = new Map<string, string>();
   /** Search roots in lookup order (earlier wins). */
@@ -27,7 +29,7 @@ export class ModuleLibrary {
 
   constructor(cwd: string, extraPaths: readonly string[]) {
     this.roots = [join(cwd, 'modules'), ...extraPaths, builtinModuleDir];
-    for (const root of this.roots) {
+    for (const [index, root] of this.roots.entries()) {
       if (!existsSync(root)) continue;
       // A path may be one module folder itself, or a folder of modules.
       const dirs = existsSync(join(root, 'module.yaml')) || existsSync(join(root, 'module.py'))
@@ -41,7 +43,10 @@ export class ModuleLibrary {
         }
         const def = readModuleFile(dir);
         const earlier = this.byName.get(def.name);
-        if (!earlier) this.byName.set(def.name, def);
+        if (!earlier) {
+          this.byName.set(def.name, def);
+          this.rootOf.set(def.name, index);
+        }
         else if (root === builtinModuleDir) this.shadows.set(def.name, `module ${def.name}: ${earlier.dir} shadows the built-in module of that name`);
       }
     }
@@ -49,6 +54,11 @@ export class ModuleLibrary {
 
   get(name: string): ModuleDefinition | undefined {
     return this.byName.get(name);
+  }
+
+  /** Whether a module, or an OSv folder not imported yet, goes by this name. */
+  has(name: string): boolean {
+    return this.byName.has(name) || this.osvOnly.has(name);
   }
 
   /** The module, or an error: an OSv folder not imported yet names the import command. */
@@ -59,9 +69,12 @@ export class ModuleLibrary {
     throw osv ? osvModuleError(osv, name) : missing();
   }
 
-  /** Modules that list `name` in provides:, sorted by name. */
-  providersOf(name: string): ModuleDefinition[] {
-    return this.all().filter((m) => m.provides.includes(name));
+  /** Modules that list `name` in provides:, sorted by name; with `first`, only those of the first search root that has any (a project provider beats a built-in one). */
+  providersOf(name: string, first = false): ModuleDefinition[] {
+    const all = this.all().filter((m) => m.provides.includes(name));
+    if (!first || all.length === 0) return all;
+    const top = Math.min(...all.map((m) => this.rootOf.get(m.name)!));
+    return all.filter((m) => this.rootOf.get(m.name) === top);
   }
 
   /** Load an absolute module path (modules=/abs/path) under its own name. */
@@ -69,6 +82,7 @@ export class ModuleLibrary {
     if (!existsSync(join(dir, 'module.yaml')) && existsSync(join(dir, 'module.py'))) throw osvModuleError(dir);
     const def = readModuleFile(dir);
     this.byName.set(def.name, def);
+    this.rootOf.set(def.name, 0);
     return def;
   }
 

@@ -6,7 +6,8 @@
  *
  * A requirement NAME is met, in this order, by the module called NAME, by a
  * module in the image that provides NAME, or by the only module that provides
- * it; several candidates and none in the image is an error naming them.
+ * it (in the first search folder that has one: a project module beats a
+ * built-in one); several candidates is an error naming them.
  */
 import { existsSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
@@ -46,7 +47,7 @@ export function selectModules(config: BuildConfig): ModuleSelection {
   // image=app.CONFIG: a run configuration of module app (unless a module is called app.CONFIG).
   const splitConfig = (entry: string): [string, string | undefined] => {
     const dot = entry.lastIndexOf('.');
-    if (dot <= 0 || library.get(entry) || !library.get(entry.slice(0, dot))) return [entry, undefined];
+    if (dot <= 0 || library.has(entry) || !library.has(entry.slice(0, dot))) return [entry, undefined];
     return [entry.slice(0, dot), entry.slice(dot + 1)];
   };
   const add = (entry: string) => {
@@ -59,7 +60,7 @@ export function selectModules(config: BuildConfig): ModuleSelection {
       if (!existsSync(join(entry, 'module.yaml')) && !existsSync(join(entry, 'module.py'))) throw new UsageError(`modules=${entry}: no module.yaml in that folder`);
       entry = library.addPath(entry).name;
     } else [entry, config] = splitConfig(entry);
-    if (config !== undefined) chooseConfig(library.get(entry)!, config, configs);
+    if (config !== undefined) chooseConfig(library.require(entry, () => new UsageError(`no module named ${entry}`)), config, configs);
     if (!requested.includes(entry)) requested.push(entry);
   };
   // app= alone means "this host program": the default image= (native-example) is left out.
@@ -114,7 +115,7 @@ function closure(roots: readonly string[], library: ModuleLibrary, present: Read
     if (def) return def;
     const providers = library.providersOf(name).filter((p) => !removed.has(p.name));
     const chosen = providers.filter((p) => inImage(p.name));
-    const pick = chosen.length > 0 ? chosen : providers;
+    const pick = chosen.length > 0 ? chosen : library.providersOf(name, true).filter((p) => !removed.has(p.name));
     if (pick.length > 1) {
       throw new UsageError(
         `${name}${who} is provided by several modules: ${pick.map((p) => p.name).join(', ')}`,
