@@ -60,6 +60,9 @@ export interface LearnResult {
   readonly traceComplete: boolean;
   readonly lostEvents: number;
   readonly workloadAttempts: number;
+  /** Set when the application ended on its own (its exit status is in the console). */
+  readonly stoppedEarly?: string;
+  readonly exitStatus?: number;
 }
 
 /** A BuildConfig back from build.json (the options as resolved, with their sources). */
@@ -203,30 +206,35 @@ export async function learnImage(o: LearnOptions): Promise<LearnResult> {
   const boot = bootQemu(cmd, { console: watch, input, timeoutMs: o.timeoutSeconds * 1000, signal: abort.signal }).then((x) => (outcome = x));
   const alive = () => outcome === undefined;
   let attempts = 0;
+  let stoppedEarly: string | undefined;
   try {
     while (!started && alive()) await sleep(100);
     if (!started) throw bootFailure(await boot, 'the application never started');
     o.log(`the application started; ${o.workload ? 'running the workload' : `letting it run ${o.settleSeconds} s`}`);
     await sleep(o.settleSeconds * 1000);
-    if (o.workload) {
-      for (;;) {
-        if (!alive()) throw bootFailure(await boot, 'the guest stopped before the workload succeeded');
-        attempts++;
-        const code = await runWorkload(o.workload, 120_000, o.log);
-        if (code === 0) break;
-        if (attempts >= 30) throw new TailorError(`the workload did not succeed in ${attempts} tries: ${o.workload}`, { hint: 'check it against `tailor run --forward ...` by hand' });
-        await sleep(2000);
+    while (o.workload && alive()) {
+      attempts++;
+      const code = await runWorkload(o.workload, 120_000, o.log);
+      if (code === 0) {
+        o.log(`the workload succeeded (try ${attempts})`);
+        break;
       }
-      o.log(`the workload succeeded (try ${attempts})`);
+      if (attempts >= 30) throw new TailorError(`the workload did not succeed in ${attempts} tries: ${o.workload}`, { hint: 'check it against `tailor run --forward ...` by hand' });
+      await sleep(2000);
     }
-    // Ctrl-C on the console: SIGINT to the application (its controlling terminal); the init then sends the trace.
-    o.log('stopping the application with Ctrl-C on the console; the guest then sends the trace');
-    for (let i = 0; i < 3 && alive(); i++) {
-      input.write('\x03');
-      for (let t = 0; t < 200 && alive() && !traceBegun; t++) await sleep(100);
-      if (traceBegun) break;
+    if (alive()) {
+      // Ctrl-C on the console: SIGINT to the application (its controlling terminal); the init then sends the trace.
+      o.log('stopping the application with Ctrl-C on the console; the guest then sends the trace');
+      for (let i = 0; i < 3 && alive() && !traceBegun; i++) {
+        input.write('\x03');
+        for (let t = 0; t < 200 && alive() && !traceBegun; t++) await sleep(100);
+      }
+      if (!traceBegun && alive()) throw new TailorError('the application did not stop on Ctrl-C (SIGINT) within 60 s, so the guest sent no trace', { hint: 'an application that ignores SIGINT cannot be learned this way yet' });
+    } else {
+      // The application ended by itself (maybe for want of a feature): its trace says why.
+      stoppedEarly = `the application ended before ${o.workload ? 'the workload succeeded' : 'it was stopped'}`;
+      o.log(`${stoppedEarly}; analysing its trace`);
     }
-    if (!traceBegun && alive()) throw new TailorError('the application did not stop on Ctrl-C (SIGINT) within 60 s, so the guest sent no trace', { hint: 'an application that ignores SIGINT cannot be learned this way yet' });
     await boot;
   } finally {
     input.end();
@@ -241,7 +249,10 @@ export async function learnImage(o: LearnOptions): Promise<LearnResult> {
   const report = learnFromRecords(trace.records);
   const lost = lostEvents(captured.lines);
   await writeFile(join(dir, 'learn.json'), JSON.stringify({ kernel: kernelLabel, workload: o.workload ?? null, lostEvents: lost, complete: captured.complete, ...report }, null, 2) + '\n');
-  return { report, build, kernelLabel, learnDir: dir, traceComplete: captured.complete && lost === 0, lostEvents: lost, workloadAttempts: attempts };
+  return {
+    report, build, kernelLabel, learnDir: dir, traceComplete: captured.complete && lost === 0, lostEvents: lost, workloadAttempts: attempts,
+    ...(stoppedEarly ? { stoppedEarly } : {}), ...(result.exitStatus !== undefined ? { exitStatus: result.exitStatus } : {}),
+  };
 }
 
 function bootFailure(o: BootOutcome, what: string): TailorError {

@@ -89,6 +89,15 @@ test('a recorded redis trace (stock kernel, redis-benchmark SET/GET) gives its k
   assert.deepEqual(compareWithDeclared(r, ['net', 'epoll', 'eventfd', 'erofs']), { undeclared: ['advise', 'futex', 'rseq'], unused: ['eventfd'] });
 });
 
+test('a recorded postgres trace (stock kernel, psql and pgbench -S) needs SysV IPC, unix sockets and user IDs', () => {
+  const r = learnFromRecords(parseTrace(readFileSync(join(fixtures, 'postgres-stock.trace'), 'utf8')).records);
+  assert.deepEqual(r.features.map((f) => f.feature), ['advise', 'epoll', 'futex', 'ipv6', 'multiuser', 'net', 'rseq', 'signalfd', 'sysvipc', 'unix-sockets']);
+  assert.deepEqual(r.families, ['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX']);
+  assert.deepEqual(r.features.find((f) => f.feature === 'sysvipc')!.calls, ['shmat', 'shmctl', 'shmdt', 'shmget']);
+  assert.deepEqual(r.features.find((f) => f.feature === 'multiuser')!.calls, ['setgid', 'setgroups', 'setuid']);
+  assert.deepEqual(r.tasks, ['postgres']);
+});
+
 /** raw_syscalls lines as tracefs prints them. */
 function traceOf(lines: [pid: number, task: string, nr: number, args: string, ret: number][]): string {
   const out = ['# tracer: nop', '# entries-in-buffer/entries-written: 10/10   #P:1'];

@@ -58,6 +58,7 @@ export function registerLearn(kernel: Command): void {
       if (!r.traceComplete) {
         log(`warning: the trace is incomplete${r.lostEvents ? ` (${r.lostEvents} events did not fit the ${flags.buffer} MiB buffer)` : ''}; learn again with a larger --buffer or a shorter --workload`);
       }
+      if (r.stoppedEarly) log(`warning: ${r.stoppedEarly} (exit status ${r.exitStatus ?? 'unknown'}); see the console with -v`);
       log(`trace and report saved in ${r.learnDir} (trace.out, learn.json)`);
       const declared = r.build.record.kernelNeeds ?? [];
       if (flags.json) {
