@@ -219,6 +219,7 @@ export async function learnImage(o: LearnOptions): Promise<LearnResult> {
         o.log(`the workload succeeded (try ${attempts})`);
         break;
       }
+      if (code === 127) throw new TailorError(`the workload's command was not found (exit 127): ${o.workload}`, { hint: 'install the client it runs, or give its full path' });
       if (attempts >= 30) throw new TailorError(`the workload did not succeed in ${attempts} tries: ${o.workload}`, { hint: 'check it against `tailor run --forward ...` by hand' });
       await sleep(2000);
     }
