@@ -5,10 +5,12 @@
  * on the console (the init then sends the trace and powers off), and hand
  * the trace to the analysis (learn.ts).
  *
- * The kernel: a custom build's own kernel configuration plus the
- * `syscall-tracing` feature (so a call its features lack returns ENOSYS as
- * it would in production), or Debian's stock kernel as it is (it traces
- * system calls already). Everything goes to <build>/learn/: the kernel and
+ * The kernel: a custom build's own kernel configuration plus the `tracing`
+ * feature (so a call its features lack returns ENOSYS as it would in
+ * production), or Debian's stock kernel as it is. The raw_syscalls
+ * tracepoints (every system call's number, arguments and result) are part
+ * of any kernel with event tracing on x86-64 (kernel/entry/common.c); the
+ * per-call syscalls:* events (FTRACE_SYSCALLS) are not needed. Everything goes to <build>/learn/: the kernel and
  * root files (hard links), build.json, trace.out and learn.json.
  */
 import { spawn } from 'node:child_process';
@@ -53,7 +55,7 @@ export interface LearnOptions {
 export interface LearnResult {
   readonly report: LearnReport;
   readonly build: BuildFolder;
-  /** What the application ran on, e.g. "the custom kernel (image's configuration + syscall-tracing)". */
+  /** What the application ran on, e.g. "the custom kernel (image's configuration + tracing)". */
   readonly kernelLabel: string;
   readonly learnDir: string;
   /** The init sent the whole trace, and the ring buffer kept every event. */
@@ -65,8 +67,13 @@ export interface LearnResult {
   readonly exitStatus?: number;
 }
 
+/** The learning kernel's needs: the image's plus the tracepoints. */
+export function learningNeeds(imageNeeds: readonly string[]): string[] {
+  return [...new Set([...imageNeeds, 'tracing'])].sort();
+}
+
 /** A BuildConfig back from build.json (the options as resolved, with their sources). */
-function configFromRecord(record: BuildRecord, cwd: string, overrides: Record<string, OptionValue>): BuildConfig {
+function configFromRecord(record: BuildRecord, cwd: string, overrides: Record<string, OptionValue> = {}): BuildConfig {
   const options: Record<string, OptionValue> = {};
   const sources: Record<string, ValueSource> = {};
   for (const [k, v] of Object.entries(record.options)) {
@@ -91,12 +98,7 @@ async function place(source: string, dest: string): Promise<ArtifactRecord> {
   return { file: basename(dest), bytes: (await stat(dest)).size, sha256: await sha256File(dest) };
 }
 
-/**
- * The learn folder: the build's root files and the learning kernel. A custom
- * build gets its own kernel configuration plus syscall-tracing (without
- * conf_hide_symbols, since FTRACE_SYSCALLS selects KALLSYMS, and without
- * conf_tracing, whose ENABLE_DEFAULT_TRACERS excludes it).
- */
+/** The learn folder: the build's root files and the learning kernel (a custom build's own configuration plus tracing). */
 async function prepareLearnFolder(build: BuildFolder, log: (s: string) => void): Promise<{ dir: string; record: BuildRecord; kernelLabel: string }> {
   const dir = join(build.dir, 'learn');
   await rm(dir, { recursive: true, force: true });
@@ -109,9 +111,9 @@ async function prepareLearnFolder(build: BuildFolder, log: (s: string) => void):
     await writeFile(join(dir, 'build.json'), JSON.stringify(r, null, 2) + '\n');
     return { dir, record: r, kernelLabel: `Debian's stock kernel ${r.kernel.release}` };
   }
-  const needs = [...new Set([...(r.kernelNeeds ?? []).filter((n) => n !== 'tracing'), 'syscall-tracing'])].sort();
-  const config = configFromRecord(r, join(build.dir, '..', '..'), { conf_hide_symbols: false, conf_tracing: false });
-  log(`preparing the learning kernel: the image's configuration with syscall-tracing (needs: ${needs.join(', ')})`);
+  const needs = learningNeeds(r.kernelNeeds ?? []);
+  const config = configFromRecord(r, join(build.dir, '..', '..'));
+  log(`preparing the learning kernel: the image's configuration with tracing (needs: ${needs.join(', ')})`);
   const kernel = await prepareCustomKernel(config, needs);
   const bzImage = await place(kernel.bzImage, join(dir, 'bzImage'));
   const vmlinux = kernel.vmlinux ? await place(kernel.vmlinux, join(dir, 'vmlinux')) : undefined;
@@ -130,7 +132,7 @@ async function prepareLearnFolder(build: BuildFolder, log: (s: string) => void):
   };
   if (!vmlinux) delete (record.kernel as { vmlinux?: ArtifactRecord }).vmlinux;
   await writeFile(join(dir, 'build.json'), JSON.stringify(record, null, 2) + '\n');
-  return { dir, record, kernelLabel: "this image's custom kernel (its configuration plus syscall-tracing)" };
+  return { dir, record, kernelLabel: "this image's custom kernel (its configuration plus tracing)" };
 }
 
 /** "# entries-in-buffer/entries-written: 548/560" → events the ring buffer dropped. */

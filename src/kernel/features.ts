@@ -112,12 +112,6 @@ export const kernelFeatures: Record<string, KernelFeature> = {
   },
 
   // system calls tinyconfig leaves out (names used by the syscall table, src/kernel/syscalls.ts)
-  'syscall-tracing': {
-    // FTRACE_SYSCALLS selects GENERIC_TRACER (so ENABLE_DEFAULT_TRACERS, feature tracing, cannot be on) and KALLSYMS.
-    help: 'system call tracepoints (raw_syscalls, syscalls:*) and tracefs, for tailor kernel learn',
-    kconfig: { FTRACE: 'y', FTRACE_SYSCALLS: 'y' },
-    stockModules: [],
-  },
   multiuser: { help: 'user and group IDs (setuid, setgroups, capget: servers that drop root)', kconfig: { MULTIUSER: 'y' }, stockModules: [] },
   advise: { help: 'madvise() and posix_fadvise() (malloc arenas, jemalloc, databases)', kconfig: { ADVISE_SYSCALLS: 'y' }, stockModules: [] },
   rseq: { help: 'restartable sequences (glibc registers one per thread)', kconfig: { RSEQ: 'y' }, stockModules: [] },
