@@ -22,10 +22,9 @@
  * real directories), so /bin and /lib are directories in the image even on a
  * merged-/usr host, where hostClosure gives /bin/ls as a link to /usr/bin/ls.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { posix } from 'node:path';
+import { sha256File } from '../util/sha256.ts';
 import { isElfFile, readElfFile } from '../elf/index.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import type { AppSpec } from '../modules/app.ts';
@@ -197,10 +196,4 @@ async function sameSource(a: ManifestSource, b: ManifestSource): Promise<boolean
   const pb = (b as { path: string }).path;
   if (pa === pb || (await realpath(pa)) === (await realpath(pb))) return true;
   return (await sha256File(pa)) === (await sha256File(pb));
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }

@@ -1,13 +1,12 @@
 /**
  * Stage 5: a build folder. Runs the stages in order (modules → kernel →
  * rootfs) and writes build/<name>/ — kernel, initrd or root disk, cmdline,
- * manifest, build.json — into a temporary folder renamed into place at the
- * end, then points build/last at it.
+ * manifest, build.json (every file with its sha256) — into a temporary
+ * folder renamed into place at the end, then points build/last at it. A
+ * killed build leaves only that temporary folder, removed by the next build.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { BuildConfig } from '../config/types.ts';
 import { UsageError } from '../errors.ts';
 import { prepareKernel } from '../kernel/index.ts';
@@ -23,7 +22,11 @@ import { buildGuestInit } from './guest-init.ts';
 import { kernelWords, rootfsNeeds } from './boot-args.ts';
 import { runModuleBuilds } from './module-build.ts';
 import { needsStubInitrd, splitForStub } from './stub-initrd.ts';
+import { removeStaleTemps, replaceDir, tempDirFor } from './stale-temps.ts';
 import type { ArtifactRecord, BuildRecord } from './types.ts';
+import { sha256File } from '../util/sha256.ts';
+
+export { sha256File };
 
 export interface BuildResult {
   readonly dir: string;
@@ -51,13 +54,15 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
   const buildRoot = join(config.cwd, 'build');
   const name = buildName(config);
   const finalDir = join(buildRoot, name);
-  const tmpDir = join(buildRoot, `.${name}.tmp-${process.pid}`);
+  const tmpDir = tempDirFor(buildRoot, name);
+  for (const stale of await removeStaleTemps(buildRoot)) progress(`removed ${join('build', stale)} (left by a build that was killed)`);
   await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
   try {
     progress('resolving modules');
     const selection = selectModules(config);
     const moduleBuildRoot = join(buildRoot, '.modules');
+    for (const stale of await removeStaleTemps(moduleBuildRoot)) progress(`removed ${join('build', '.modules', stale)} (left by a build that was killed)`);
     await runModuleBuilds(selection.order, config, moduleBuildRoot);
     const modulePlan = planModules(selection, moduleBuildRoot);
     for (const note of modulePlan.notes ?? []) progress(`note: ${note}`);
@@ -145,14 +150,16 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       appCmdline,
       builtAt: new Date().toISOString(),
     };
-    await writeFile(join(tmpDir, 'build.json'), JSON.stringify(record, null, 2) + '\n');
     if (o.export !== 'none') await exportTree(tree, plan, String(o.export), join(tmpDir, 'export'));
     await removeScratch(tmpDir);
+    const full: BuildRecord = { ...record, extraFiles: await extraFiles(tmpDir, record) };
+    // Written last: a folder with a build.json has all its files.
+    await writeFile(join(tmpDir, 'build.json'), JSON.stringify(full, null, 2) + '\n');
 
     progress('moving the build into place');
     await replaceDir(tmpDir, finalDir);
     await pointLast(buildRoot, name);
-    return { dir: finalDir, record };
+    return { dir: finalDir, record: full };
   } catch (err) {
     await rm(tmpDir, { recursive: true, force: true });
     throw err;
@@ -191,14 +198,18 @@ async function placeFile(source: string, dest: string): Promise<ArtifactRecord> 
   return { file: basename(dest), bytes: (await stat(dest)).size, sha256: await sha256File(dest) };
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (b) => h.update(b))
-      .on('error', reject)
-      .on('end', () => resolvePromise(h.digest('hex')));
-  });
+/** Every regular file of the folder besides build.json and the boot files the record already describes, sorted. */
+async function extraFiles(dir: string, record: BuildRecord): Promise<ArtifactRecord[]> {
+  const described = new Set([record.kernel.bzImage, record.kernel.vmlinux, record.initrd, record.rootDisk].filter((a) => a !== undefined).map((a) => a.file));
+  const out: ArtifactRecord[] = [];
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const file = relative(dir, path);
+    if (file === 'build.json' || described.has(file)) continue;
+    out.push({ file, bytes: (await stat(path)).size, sha256: await sha256File(path) });
+  }
+  return out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 }
 
 /** The final manifest: every guest path, what it is, where it came from. */
@@ -224,19 +235,6 @@ async function removeScratch(dir: string): Promise<void> {
   for (const f of await readdir(dir)) if (f.startsWith('stripped-')) await rm(join(dir, f));
 }
 
-/** Swap the new folder in: the old build is moved aside first, so a reader sees either the old or the new one. */
-async function replaceDir(tmpDir: string, finalDir: string): Promise<void> {
-  const old = `${finalDir}.old-${process.pid}`;
-  let hadOld = false;
-  try {
-    await rename(finalDir, old);
-    hadOld = true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await rename(tmpDir, finalDir);
-  if (hadOld) await rm(old, { recursive: true, force: true });
-}
 
 async function pointLast(buildRoot: string, name: string): Promise<void> {
   const last = join(buildRoot, 'last');

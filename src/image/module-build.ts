@@ -3,7 +3,8 @@
  * manifest is read, with the compiler settings the build options ask for.
  */
 import { statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { replaceDir, tempDirFor } from './stale-temps.ts';
 import { join } from 'node:path';
 import type { BuildConfig } from '../config/types.ts';
 import { MissingToolError, TailorError } from '../errors.ts';
@@ -46,7 +47,10 @@ export async function runModuleBuilds(modules: readonly ModuleDefinition[], conf
   if (needsBuild.length === 0) return;
   if (!(await hasCommand('musl-gcc'))) throw new MissingToolError('musl-gcc', 'musl-tools', 'modules are built from source as static musl binaries');
   for (const m of needsBuild) {
-    const out = join(buildRoot, m.name);
+    // Built from scratch beside its final folder and swapped in: a killed build never leaves a
+    // half-written binary in build/.modules/NAME for the next build to take as done.
+    const out = tempDirFor(buildRoot, m.name);
+    await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
     const env = {
       ...process.env,
@@ -57,9 +61,11 @@ export async function runModuleBuilds(modules: readonly ModuleDefinition[], conf
     };
     const r = await exec('sh', ['-c', m.build!], { cwd: m.dir, env, allowFailure: true });
     if (r.code !== 0) {
+      await rm(out, { recursive: true, force: true });
       throw new TailorError(`module ${m.name}: its build command failed (exit ${r.code}): ${m.build}\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`, {
         hint: `fix the module in ${m.dir}, or run the command there by hand with CC=musl-gcc`,
       });
     }
+    await replaceDir(out, join(buildRoot, m.name));
   }
 }

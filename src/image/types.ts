@@ -47,4 +47,10 @@ export interface BuildRecord {
   /** The application command line (OSv grammar) the init runs when `-e` is not given. */
   readonly appCmdline: string;
   readonly builtAt: string;
+  /**
+   * Every other regular file the build wrote (cmdline, usr.manifest, export/...), path relative
+   * to the folder, with its size and sha256: with the boot files above, the whole folder.
+   * Absent in folders not written by `tailor build` (test fixtures, `tailor kernel learn`).
+   */
+  readonly extraFiles?: readonly ArtifactRecord[];
 }

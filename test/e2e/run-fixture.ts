@@ -9,6 +9,7 @@ import { mkdirSync, symlinkSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, hasCommand } from '../../src/util/exec.ts';
 import type { BuildRecord } from '../../src/image/types.ts';
+import { sha256FileSync } from '../../src/util/sha256.ts';
 
 const initSource = String.raw`
 #include <fcntl.h>
@@ -63,7 +64,7 @@ export async function makeFixtureBuild(dir: string, name = 'run-fixture'): Promi
   await exec('sh', ['-c', 'cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet | gzip -9n > "$2"', 'sh', root, join(dir, 'initrd.gz')]);
   symlinkSync(kernel.bzImage, join(dir, 'bzImage'));
   if (kernel.vmlinux) symlinkSync(kernel.vmlinux, join(dir, 'vmlinux'));
-  const art = (file: string) => ({ file, bytes: statSync(join(dir, file)).size, sha256: 'fixture' });
+  const art = (file: string) => ({ file, bytes: statSync(join(dir, file)).size, sha256: sha256FileSync(join(dir, file)) });
   const record: BuildRecord = {
     formatVersion: 1,
     name,

@@ -2,33 +2,18 @@
 // (Debian stock), the real Tailor init and the real image stage, booted in QEMU under TCG.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/util/paths.ts';
 import { fixtureUnavailable } from './run-fixture.ts';
+import { runNode } from './node-process.ts';
 
 const tailor = join(repoRoot, 'bin', 'tailor.js');
 let work = '';
 let unavailable: string | undefined;
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], cwd = work): Promise<Ran> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], cwd = work) => runNode(args, cwd);
 
 before(async () => {
   unavailable = await fixtureUnavailable();

@@ -5,6 +5,7 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { firecrackerBootArgs, firecrackerConfig, firecrackerNotices, type FirecrackerPlan } from '../../src/run/firecracker.ts';
 import { schemaProblems } from '../../src/run/firecracker-schema.ts';
 import { prepareFirecracker, findFirecracker } from '../../src/run/firecracker-run.ts';
@@ -14,7 +15,8 @@ import { TailorError, UsageError } from '../../src/errors.ts';
 import type { BuildRecord } from '../../src/image/types.ts';
 import { repoRoot } from '../../src/util/paths.ts';
 
-const art = (file: string) => ({ file, bytes: 1, sha256: 'x' });
+// Each fake file holds the one byte 'x' (fakeBuild below): `tailor run` checks size and sha256.
+const art = (file: string) => ({ file, bytes: 1, sha256: createHash('sha256').update('x').digest('hex') });
 const base: BuildRecord = {
   formatVersion: 1, name: 'hello', configHash: 'h', options: {}, modules: [],
   kernel: { flavour: 'custom', release: 'r', packageVersion: 'v', bzImage: art('bzImage'), vmlinux: art('vmlinux'), hasVirtioMmio: true, hasPci: false, hasAcpi: false },
