@@ -167,7 +167,6 @@ int main(void)
 
 	if (load_modules("/etc/tailor/modules", kernel_words) < 0)
 		finish(1);
-	free(kernel_words);
 	phase_end("modules", res.bootchart);
 
 	/* /tmp is a tmpfs (needed on a read-only root) unless --tmpfs/--mount-fs puts something there */
@@ -183,8 +182,9 @@ int main(void)
 		user_mounts_done = i + 1;
 	}
 	phase_end("filesystems", res.bootchart);
-	if (setup_network(&res.net) < 0)
+	if (setup_network(&res.net, kernel_words) < 0)
 		finish(1);
+	free(kernel_words);
 	phase_end("network", res.bootchart);
 	for (size_t i = 0; i < res.nsysctls; i++)
 		if (apply_sysctl(&res.sysctls[i]) < 0)

@@ -28,9 +28,12 @@ int load_modules(const char *list_path, const char *kernel_words);
 
 /* rootswitch.c: with tailor.root= on an initramfs, mount the disk root and exec its /init; 0 when not asked */
 int switch_root_if_asked(const char *kernel_words);
+/* rootswitch.c: the value of kernel word NAME=... (malloc'd, without quotes), or NULL */
+char *kernel_word(const char *words, const char *name);
 
-/* net.c: loopback, --ip/--defaultgw/--nameserver, else QEMU user-mode addresses on eth0 */
-int setup_network(const struct cl_net *n);
+/* net.c: loopback, --ip/--defaultgw/--nameserver, else DHCP or QEMU user-mode addresses on eth0;
+ * tailor.net=1 among the kernel words: the image needs the network (no eth0 is an error) */
+int setup_network(const struct cl_net *n, const char *kernel_words);
 /* dhcp.c: one DHCP exchange on ifname (which must be up); 0 with the lease, -1 with no answer in timeout_ms */
 int dhcp_configure(const char *ifname, struct cl_ip *ip, char gw[16], char dns[16], int timeout_ms);
 

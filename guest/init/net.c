@@ -5,7 +5,11 @@
  * (dhcp.c; QEMU's user-mode server answers at once) and, with no answer in
  * 1.5 s, takes QEMU user-mode networking's fixed plan (10.0.2.15/24,
  * gateway 10.0.2.2), which is what `tailor run` gives by default anyway.
- * Plain ioctls, no netlink.
+ * An image that needs the network (the kernel word tailor.net=1, written by
+ * the image stage for a `net` need) without an eth0 is an error.
+ * Plain ioctls on an AF_INET socket, no netlink, and no if_nametoindex():
+ * musl's opens an AF_UNIX socket, which a kernel built with exactly the
+ * image's needs may not have (CONFIG_UNIX is the unix-sockets feature).
  */
 #include "init.h"
 
@@ -38,12 +42,21 @@ static void set_sin(struct sockaddr *sa, const char *dotted)
 	inet_pton(AF_INET, dotted, &sin->sin_addr);
 }
 
+/* The interface's index, 0 when there is none (SIOCGIFINDEX on any socket: no AF_UNIX needed). */
+static int iface_index(int s, const char *ifname)
+{
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+	return ioctl(s, SIOCGIFINDEX, &ifr) == 0 ? ifr.ifr_ifindex : 0;
+}
+
 /* An interface appears when its driver probes, which may trail the module load a little. */
-static int wait_for_interface(const char *ifname, int ms)
+static int wait_for_interface(int s, const char *ifname, int ms)
 {
 	for (int waited = 0;; waited += 10) {
-		if (if_nametoindex(ifname) != 0)
-			return 0;
+		if (iface_index(s, ifname) != 0)
+			return waited;
 		if (waited >= ms)
 			return -1;
 		struct timespec ts = {0, 10 * 1000 * 1000};
@@ -51,30 +64,52 @@ static int wait_for_interface(const char *ifname, int ms)
 	}
 }
 
-/*
- * Whether the VM has a virtio network device (virtio device id 1), so that
- * eth0 is worth waiting for while virtio_net probes; a VM without a NIC
- * (tailor run --no-network) must not pay that wait.
- */
-static int virtio_nic_present(void)
+/* Whether some device on a sysfs bus has `file` starting with `prefix` (e.g. virtio device id 0x0001). */
+static int bus_has(const char *bus, const char *file, const char *prefix)
 {
-	DIR *d = opendir("/sys/bus/virtio/devices");
+	char dir[64];
+	snprintf(dir, sizeof dir, "/sys/bus/%s/devices", bus);
+	DIR *d = opendir(dir);
 	if (!d)
 		return 0;
 	int found = 0;
 	struct dirent *e;
 	while (!found && (e = readdir(d))) {
-		char path[300], id[16] = "";
-		snprintf(path, sizeof path, "/sys/bus/virtio/devices/%s/device", e->d_name);
+		char path[352], text[16] = "";
+		snprintf(path, sizeof path, "%s/%s/%s", dir, e->d_name, file);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		ssize_t len = read(fd, id, sizeof id - 1);
+		ssize_t len = read(fd, text, sizeof text - 1);
 		close(fd);
-		found = len > 0 && strtol(id, NULL, 16) == 1;
+		found = len > 0 && strncmp(text, prefix, strlen(prefix)) == 0;
 	}
 	closedir(d);
 	return found;
+}
+
+/*
+ * Whether the VM has a network card (a virtio device with id 1, or a PCI
+ * device of class 02: network controller), so that eth0 is worth waiting for
+ * while its driver probes; a VM without one (tailor run --no-network) must
+ * not pay that wait. Seen even when the kernel has no driver for it.
+ */
+static int nic_present(void)
+{
+	return bus_has("virtio", "device", "0x0001") || bus_has("pci", "class", "0x02");
+}
+
+/* The driver behind an interface, for --verbose ("virtio_net"); "?" when sysfs does not say. */
+static const char *driver_of(const char *ifname, char *buf, size_t len)
+{
+	char path[96];
+	snprintf(path, sizeof path, "/sys/class/net/%s/device/driver", ifname);
+	ssize_t n = readlink(path, buf, len - 1);
+	if (n <= 0)
+		return "?";
+	buf[n] = 0;
+	const char *slash = strrchr(buf, '/');
+	return slash ? slash + 1 : buf;
 }
 
 static int link_up(int s, const char *ifname)
@@ -165,25 +200,51 @@ static int write_resolv_conf(const struct cl_net *n)
 	return -1;
 }
 
-int setup_network(const struct cl_net *n)
+/* Whether the kernel words say the image needs the network (tailor.net=1). */
+static int net_needed(const char *kernel_words)
 {
+	char *v = kernel_word(kernel_words, "tailor.net");
+	int need = v && strcmp(v, "1") == 0;
+	free(v);
+	return need;
+}
+
+/* No eth0 although the image needs the network: say why. 0 when that is acceptable (no network card). */
+static int missing_eth0(int nic)
+{
+	if (!nic) {
+		/* tailor run --no-network: the user asked for a VM without a network device */
+		say("tailor: warning: the image needs the network (tailor.net=1) but the VM has no network device: no eth0");
+		return 0;
+	}
+	error_line("the image needs the network (tailor.net=1) and the VM has a network device, but the kernel made no "
+	           "interface eth0 for it in 1 s: the kernel has no driver for that device (a custom kernel gets it from "
+	           "the drivers profile: `tailor kernel config` shows it; kernel=stock loads virtio_net)");
+	return -1;
+}
+
+int setup_network(const struct cl_net *n, const char *kernel_words)
+{
+	int need = net_needed(kernel_words);
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0) {
-		/* a kernel without IPv4: fine unless the command line asks for the network */
-		if (n->nips || n->defaultgw[0] || n->nnameservers) {
-			error_line("network options given but this kernel has no IPv4 networking: %s", strerror(errno));
+		/* a kernel without IPv4: fine unless the image or the command line asks for the network */
+		if (need || n->nips || n->defaultgw[0] || n->nnameservers) {
+			error_line("%s but this kernel has no IPv4 networking (CONFIG_INET): %s",
+			           need ? "the image needs the network (tailor.net=1)" : "network options given", strerror(errno));
 			return -1;
 		}
+		info("network: this kernel has no IPv4 networking; nothing to set up");
 		return 0;
 	}
 	int rc = 0;
-	if (if_nametoindex("lo") != 0 && link_up(s, "lo") < 0) {
+	if (iface_index(s, "lo") != 0 && link_up(s, "lo") < 0) {
 		error_line("cannot bring up lo: %s", strerror(errno));
 		rc = -1;
 	}
 	const char *gw = n->defaultgw[0] ? n->defaultgw : NULL;
 	for (size_t i = 0; rc == 0 && i < n->nips; i++) {
-		if (wait_for_interface(n->ips[i].ifname, 5000) < 0) {
+		if (wait_for_interface(s, n->ips[i].ifname, 5000) < 0) {
 			error_line("--ip: no network interface %s (after 5 s); the image needs a network driver "
 			           "(a module with `kernel: [net]`) and the VM a network device", n->ips[i].ifname);
 			rc = -1;
@@ -192,11 +253,14 @@ int setup_network(const struct cl_net *n)
 		}
 	}
 	/* no --ip: DHCP on eth0 if there is one, else QEMU user-mode networking's addresses */
-	int nic = virtio_nic_present();
+	int nic = nic_present();
 	static char lease_gw[16];
 	struct cl_net lease_dns;
 	memset(&lease_dns, 0, sizeof lease_dns);
-	if (rc == 0 && n->nips == 0 && wait_for_interface("eth0", nic ? 1000 : 0) == 0) {
+	int waited = rc == 0 && n->nips == 0 ? wait_for_interface(s, "eth0", nic ? 1000 : 0) : -2;
+	char drv[64];
+	if (waited >= 0) {
+		info("network: eth0 (driver %s) after %d ms; asking DHCP", driver_of("eth0", drv, sizeof drv), waited);
 		struct cl_ip lease;
 		if (link_up(s, "eth0") == 0 && dhcp_configure("eth0", &lease, lease_gw, lease_dns.nameservers[0], 1500) == 0) {
 			info("network: DHCP lease on eth0: %s/%s router %s dns %s", lease.addr, lease.mask,
@@ -211,6 +275,11 @@ int setup_network(const struct cl_net *n)
 			if (!gw)
 				gw = usernet_gw;
 		}
+	} else if (waited == -1 && need) {
+		rc = missing_eth0(nic);
+	} else if (waited == -1) {
+		info("network: no eth0 (%s) and the image does not need the network (no tailor.net=1)",
+		     nic ? "the VM has a network device the kernel has no driver for" : "no network device");
 	}
 	if (rc == 0 && gw)
 		rc = default_route(s, gw);

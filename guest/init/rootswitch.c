@@ -27,7 +27,7 @@
 #define NEWROOT "/newroot"
 
 /* The value of kernel word NAME=... (malloc'd, without quotes), or NULL. */
-static char *kernel_word(const char *words, const char *name)
+char *kernel_word(const char *words, const char *name)
 {
 	size_t nl = strlen(name);
 	const char *p = words;

@@ -29,7 +29,7 @@ const stubRootType: Record<string, string> = { rofs: 'erofs', ext4: 'ext4', btrf
  * mounted by the init from a small initramfs: tailor.root= words instead of
  * root= (docs/guest-protocol.md, "Disk roots").
  */
-export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?: string; stubInitrd?: boolean }): string[] {
+export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?: string; stubInitrd?: boolean; net?: boolean }): string[] {
   const compress = fs === 'btrfs' && opts.btrfsCompression && opts.btrfsCompression !== 'none' ? `compress=${opts.btrfsCompression}` : undefined;
   const words = [...baseWords];
   if (opts.stubInitrd && stubRootType[fs]) {
@@ -40,6 +40,8 @@ export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?:
     if (compress) words.push(`rootflags=${compress}`);
   }
   if (!opts.pci) words.push('pci=off');
+  // The image needs the network (kernel feature net): the init treats a missing eth0 as an error.
+  if (opts.net) words.push('tailor.net=1');
   return words;
 }
 

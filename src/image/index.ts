@@ -115,6 +115,7 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       pci: kernel.hasPci,
       btrfsCompression: fs === 'btrfs' ? compression : undefined,
       stubInitrd: stubbed,
+      net: needs.includes('net'),
     }).join(' ');
     await writeFile(join(tmpDir, 'cmdline'), `${kernelCmdline} -- ${appCmdline}\n`);
     await writeFile(join(tmpDir, 'usr.manifest'), manifestText(plan, tree));

@@ -5,7 +5,8 @@
  * through the gateway, and --sysctl TCP settings read back from /proc/sys.
  * A test-only module packs the host's static busybox (ip, cat, wget) and
  * asks for `kernel: [net]`, so the image also shows that a net need loads
- * virtio_net on the stock kernel.
+ * virtio_net on the stock kernel. The same path on the custom kernel (no
+ * AF_UNIX, only TCP/IP and the NIC driver): net-apps-custom.test.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,17 @@ test('the build loads virtio_net for the module\'s net need', (t) => {
   if (skip) return t.skip(skip);
   const manifest = spawnSync('cat', [join(project, 'build', 'nettools', 'usr.manifest')], { encoding: 'utf8' }).stdout;
   assert.match(manifest, /\/kernel\/drivers\/net\/virtio_net\.ko:/);
+  // and tells the init that the image needs the network (a missing eth0 is then an error)
+  const cmdline = spawnSync('cat', [join(project, 'build', 'nettools', 'cmdline')], { encoding: 'utf8' }).stdout;
+  assert.match(cmdline, /(^| )tailor\.net=1( |$)/);
+});
+
+test('--no-network on an image that needs the network: a warning that there is no eth0, and the app still runs', (t) => {
+  if (skip) return t.skip(skip);
+  const r = boot('--verbose /bin/busybox echo ran-without-network', ['--no-network']);
+  assert.equal(r.code, 0, r.out.slice(-3000));
+  assert.match(r.out, /tailor: warning: the image needs the network \(tailor\.net=1\) but the VM has no network device: no eth0/);
+  assert.match(r.out, /ran-without-network/);
 });
 
 test('without --ip, eth0 gets its lease by DHCP from QEMU user-mode networking (10.0.2.15/24 via 10.0.2.2, DNS 10.0.2.3), lo is up, and the guest reaches a host server through the gateway', async (t) => {
