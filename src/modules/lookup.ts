@@ -69,12 +69,14 @@ export class ModuleLibrary {
     throw osv ? osvModuleError(osv, name) : missing();
   }
 
-  /** Modules that list `name` in provides:, sorted by name; with `first`, only those of the first search root that has any (a project provider beats a built-in one). */
-  providersOf(name: string, first = false): ModuleDefinition[] {
-    const all = this.all().filter((m) => m.provides.includes(name));
-    if (!first || all.length === 0) return all;
-    const top = Math.min(...all.map((m) => this.rootOf.get(m.name)!));
-    return all.filter((m) => this.rootOf.get(m.name) === top);
+  /** Modules that list `name` in provides:, sorted by name. */
+  providersOf(name: string): ModuleDefinition[] {
+    return this.all().filter((m) => m.provides.includes(name));
+  }
+
+  /** Position in roots of the folder a module was found in (0: ./modules or a modules=/path); lower wins. */
+  rootIndex(name: string): number {
+    return this.rootOf.get(name) ?? this.roots.length;
   }
 
   /** Load an absolute module path (modules=/abs/path) under its own name. */

@@ -115,7 +115,9 @@ function closure(roots: readonly string[], library: ModuleLibrary, present: Read
     if (def) return def;
     const providers = library.providersOf(name).filter((p) => !removed.has(p.name));
     const chosen = providers.filter((p) => inImage(p.name));
-    const pick = chosen.length > 0 ? chosen : library.providersOf(name, true).filter((p) => !removed.has(p.name));
+    // None in the image: the providers of the first search folder that has any (a project module beats a built-in one).
+    const top = Math.min(...providers.map((p) => library.rootIndex(p.name)));
+    const pick = chosen.length > 0 ? chosen : providers.filter((p) => library.rootIndex(p.name) === top);
     if (pick.length > 1) {
       throw new UsageError(
         `${name}${who} is provided by several modules: ${pick.map((p) => p.name).join(', ')}`,

@@ -103,6 +103,8 @@ test('provides: a requirement is met by the only module that provides it', (t) =
   assert.deepEqual(sel.order.map((m) => m.name), ['myjdk', 'app']);
   assert.deepEqual(Object.fromEntries(sel.edges), { app: ['myjdk'], myjdk: [] });
   assert.deepEqual(Object.fromEntries(sel.provided), { java: 'myjdk' });
+  // The built-in openjdk provides java too: the project's provider wins; removing it leaves openjdk.
+  assert.deepEqual(select(cwd, 'image=app', 'modules=!myjdk').order.map((m) => m.name), ['ca-certificates', 'openjdk', 'app']);
 });
 
 test('provides: several candidates is an error naming them, unless one is in the image; a module of that name wins', (t) => {
