@@ -1,6 +1,6 @@
 /**
  * `files:` in module.yaml, OSv's usr_files FileMap: a host folder mapped to a
- * guest folder, with include and exclude globs matched against the path
+ * guest folder (or one file to a guest path), with include and exclude globs matched against the path
  * relative to that folder (`*` and `?` stay within one path segment, `**`
  * crosses them, `**` + `/` also matches no folder at all).
  *
@@ -84,7 +84,11 @@ export function expandFileMap(map: FileMap, ctx: FileMapContext): ManifestEntry[
     if (!ctx.requireFiles) return undefined;
     throw new UsageError(`${map.where}: from: ${hostDir} does not exist`, 'check the folder, or have the module\'s build: command create it');
   }
-  if (!statSync(hostDir).isDirectory()) throw new UsageError(`${map.where}: from: ${hostDir} is not a folder`);
+  if (!statSync(hostDir).isDirectory()) {
+    // One file, as OSv's usr_files.add(FILE).to(GUEST_PATH): globs have nothing to choose from.
+    if (map.include.length || map.exclude.length) throw new UsageError(`${map.where}: from: ${hostDir} is a file: include/exclude only apply to a folder`);
+    return [{ guestPath: map.to, source: { kind: 'file', path: hostDir }, module: ctx.module }];
+  }
   const include = (map.include.length ? map.include : ['**']).map(globToRegExp);
   const exclude = map.exclude.map(globToRegExp);
   const out: ManifestEntry[] = [];

@@ -158,6 +158,9 @@ test('files: include and exclude globs select files under the guest folder; a mi
   mkdirSync(join(cwd, 'build/.modules/m/out/bin'), { recursive: true });
   writeFileSync(join(cwd, 'build/.modules/m/out/bin/tool'), 'x');
   assert.equal(plan(cwd, ['image=m']).manifest.find((e) => e.guestPath === '/opt/bin/tool')?.source.kind, 'file');
+  // One file to one guest path (usr_files.add(FILE).to(PATH)).
+  const one = project(t, { 'modules/f/module.yaml': 'files: [{from: jvm.so, to: /usr/mgmt/plugins/jvm.so}]\n', 'modules/f/jvm.so': 'j' });
+  assert.deepEqual(plan(one, ['image=f']).manifest.map((e) => [e.guestPath, e.source]), [['/usr/mgmt/plugins/jvm.so', { kind: 'file', path: join(one, 'modules/f/jvm.so') }]]);
 });
 
 // ---- manifests as OSv reads them ----
