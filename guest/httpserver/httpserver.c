@@ -5,12 +5,17 @@
  * /os/cmdline /os/hostname /os/memory/free /os/memory/total /os/threads
  * /hardware/processor/count. Values are bare JSON values, as in OSv's API.
  * With --allow-mutations: POST /os/shutdown powers the VM off, only with
- * "Authorization: Bearer <token>" matching the configured token.
+ * "Authorization: Bearer <token>" matching the configured token (compared in
+ * constant time) and a body that is empty or valid JSON.
  *
  * Why one process and poll(): no threads (the kernel needs no futex for us),
  * no fork per request, and one place that bounds everything: at most
- * MAX_CONNS connections, REQ_MAX bytes of request head, BODY_MAX bytes of
- * body, idle_ms per request. Errors are JSON: {"message": ..., "code": N}.
+ * MAX_CONNS connections, LINE_MAX_REQ bytes of request line (414), REQ_MAX
+ * bytes of request head (431), BODY_MAX bytes of body (413), idle_ms per
+ * request (408). When every slot is taken and a client waits, the connection
+ * idle the longest (no request in progress for EVICT_IDLE_MS) makes room.
+ * There are no file endpoints: paths are matched exactly, never mapped to
+ * files. Errors are JSON: {"message": ..., "code": N}.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -32,7 +37,11 @@
 
 #define MAX_CONNS 32
 #define REQ_MAX 8192  /* request line + headers */
-#define BODY_MAX 1024 /* POST bodies are ignored, but must be small */
+#define LINE_MAX_REQ 4096 /* the request line alone */
+#define TARGET_MAX 2048 /* the path and query */
+#define BODY_MAX 1024 /* POST bodies carry no parameters yet, but must be small JSON */
+#define JSON_DEPTH 32 /* nesting limit of a JSON body: the validator recurses */
+#define EVICT_IDLE_MS 1000 /* an idle connection may give its slot to a waiting client after this */
 #define OUT_MAX 32768
 #define DEFAULT_TOKEN_FILE "/etc/httpserver/token"
 
@@ -45,6 +54,7 @@ static size_t api_token_len;
 struct conn {
 	int fd;               /* -1: free slot */
 	long long deadline;   /* ms, CLOCK_MONOTONIC: the next request must be complete by then */
+	long long idle_since; /* ms: accepted or last answered; no request bytes since */
 	size_t in_len, out_len, out_off;
 	int close_after;      /* close once the response is sent */
 	int shutdown_after;   /* power off once the response is sent */
@@ -217,6 +227,152 @@ static int ep_date(struct buf *b)
 static int hex_digit(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* ---- JSON validity of a request body (RFC 8259), without building anything ---- */
+
+struct json_in {
+	const char *s;
+	size_t n, i;
+	int depth;
+};
+
+static void json_ws(struct json_in *p)
+{
+	while (p->i < p->n && (p->s[p->i] == ' ' || p->s[p->i] == '\t' || p->s[p->i] == '\r' || p->s[p->i] == '\n'))
+		p->i++;
+}
+
+static int json_digits(struct json_in *p)
+{
+	size_t start = p->i;
+	while (p->i < p->n && isdigit((unsigned char)p->s[p->i]))
+		p->i++;
+	return p->i > start;
+}
+
+static int json_string(struct json_in *p)
+{
+	for (p->i++; p->i < p->n;) {
+		unsigned char c = (unsigned char)p->s[p->i];
+		if (c == '"') {
+			p->i++;
+			return 1;
+		}
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			if (++p->i >= p->n)
+				return 0;
+			if (p->s[p->i] == 'u') {
+				for (int k = 1; k <= 4; k++)
+					if (p->i + k >= p->n || hex_digit(p->s[p->i + k]) < 0)
+						return 0;
+				p->i += 5;
+			} else if (p->s[p->i] && strchr("\"\\/bfnrt", p->s[p->i]))
+				p->i++;
+			else
+				return 0;
+			continue;
+		}
+		size_t l = utf8_len((const unsigned char *)p->s + p->i, p->n - p->i);
+		if (!l)
+			return 0;
+		p->i += l;
+	}
+	return 0;
+}
+
+static int json_number(struct json_in *p)
+{
+	if (p->s[p->i] == '-')
+		p->i++;
+	if (p->i < p->n && p->s[p->i] == '0')
+		p->i++;
+	else if (!json_digits(p))
+		return 0;
+	if (p->i < p->n && p->s[p->i] == '.') {
+		p->i++;
+		if (!json_digits(p))
+			return 0;
+	}
+	if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
+		p->i++;
+		if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-'))
+			p->i++;
+		if (!json_digits(p))
+			return 0;
+	}
+	return 1;
+}
+
+static int json_literal(struct json_in *p, const char *word)
+{
+	size_t l = strlen(word);
+	if (p->n - p->i < l || memcmp(p->s + p->i, word, l) != 0)
+		return 0;
+	p->i += l;
+	return 1;
+}
+
+static int json_value(struct json_in *p)
+{
+	json_ws(p);
+	if (p->i >= p->n)
+		return 0;
+	char c = p->s[p->i];
+	if (c == '"')
+		return json_string(p);
+	if (c == 't' || c == 'f' || c == 'n')
+		return json_literal(p, c == 't' ? "true" : c == 'f' ? "false" : "null");
+	if (c == '-' || isdigit((unsigned char)c))
+		return json_number(p);
+	if (c != '{' && c != '[')
+		return 0;
+	char close = c == '{' ? '}' : ']';
+	if (++p->depth > JSON_DEPTH)
+		return 0;
+	p->i++;
+	json_ws(p);
+	if (p->i < p->n && p->s[p->i] == close) {
+		p->i++;
+		p->depth--;
+		return 1;
+	}
+	for (;;) {
+		if (c == '{') { /* "key" : */
+			json_ws(p);
+			if (p->i >= p->n || p->s[p->i] != '"' || !json_string(p))
+				return 0;
+			json_ws(p);
+			if (p->i >= p->n || p->s[p->i++] != ':')
+				return 0;
+		}
+		if (!json_value(p))
+			return 0;
+		json_ws(p);
+		if (p->i >= p->n)
+			return 0;
+		if (p->s[p->i] == ',') {
+			p->i++;
+			continue;
+		}
+		if (p->s[p->i] != close)
+			return 0;
+		p->i++;
+		p->depth--;
+		return 1;
+	}
+}
+
+/* 1 if s[0..n) is one JSON value with optional blanks around it. */
+static int json_valid(const char *s, size_t n)
+{
+	struct json_in p = {s, n, 0, 0};
+	if (!json_value(&p))
+		return 0;
+	json_ws(&p);
+	return p.i == n;
 }
 
 /*
@@ -392,6 +548,7 @@ static const char *reason(int code)
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -447,10 +604,10 @@ static int token_matches(const char *given, size_t len)
 	unsigned diff = len != api_token_len;
 	for (size_t i = 0; i < len; i++)
 		diff |= (unsigned char)given[i] ^ (unsigned char)api_token[i < api_token_len ? i : 0];
-	return api_token_len > 0 && diff == 0;
+	return (api_token_len > 0) & (diff == 0); /* & not &&: no branch on the comparison either */
 }
 
-static void handle_shutdown(struct conn *c, const char *auth)
+static void handle_shutdown(struct conn *c, const char *auth, const char *body, size_t body_len)
 {
 	if (!allow_mutations) {
 		respond_error(c, 403, 0, NULL,
@@ -477,6 +634,10 @@ static void handle_shutdown(struct conn *c, const char *auth)
 		respond_error(c, 403, 0, NULL, "the API token is wrong");
 		return;
 	}
+	if (body_len && !json_valid(body, body_len)) {
+		respond_error(c, 400, 0, NULL, "the request body is not valid JSON (send none, or e.g. {})");
+		return;
+	}
 	static const char ok[] = "{\"message\": \"powering off\", \"code\": 200}";
 	c->close_after = 1;
 	c->shutdown_after = 1;
@@ -500,6 +661,10 @@ static size_t head_end(const char *s, size_t n)
 /* One request from c->in, if it is complete: 1 = a response was queued, 0 = need more bytes. */
 static int process(struct conn *c)
 {
+	if (c->in_len >= LINE_MAX_REQ && !memchr(c->in, '\n', LINE_MAX_REQ)) {
+		respond_error(c, 414, 0, NULL, "the request line exceeds %d bytes", LINE_MAX_REQ);
+		return 1;
+	}
 	size_t end = head_end(c->in, c->in_len < REQ_MAX ? c->in_len : REQ_MAX);
 	if (!end) {
 		if (c->in_len >= REQ_MAX) {
@@ -531,7 +696,12 @@ static int process(struct conn *c)
 	*sp1 = *sp2 = 0;
 	target = sp1 + 1;
 	version = sp2 + 1;
-	int bad = !*method || strlen(method) > 16 || target[0] != '/' || strlen(target) > 2048;
+	if (strlen(target) > TARGET_MAX) {
+		c->in_len = 0;
+		respond_error(c, 414, 0, NULL, "the path exceeds %d bytes", TARGET_MAX);
+		return 1;
+	}
+	int bad = !*method || strlen(method) > 16 || target[0] != '/';
 	for (char *p = method; *p; p++)
 		bad |= !is_tchar((unsigned char)*p);
 	for (char *p = target; *p; p++)
@@ -623,8 +793,11 @@ static int process(struct conn *c)
 	}
 	if (c->in_len < end + (size_t)content_length)
 		return 0; /* the body has not all arrived */
-	/* the request is complete: drop it (body ignored), keep any pipelined bytes */
-	size_t used = end + (size_t)content_length;
+	/* the request is complete: keep its body, drop it from the input, keep any pipelined bytes */
+	char body[BODY_MAX];
+	size_t body_len = (size_t)content_length;
+	memcpy(body, c->in + end, body_len);
+	size_t used = end + body_len;
 	memmove(c->in, c->in + used, c->in_len - used);
 	c->in_len -= used;
 
@@ -645,7 +818,7 @@ static int process(struct conn *c)
 		int code = r->get(&b);
 		respond(c, code, body, b.len, head_only, NULL);
 	} else if (!r->get && !strcmp(method, "POST")) {
-		handle_shutdown(c, auth);
+		handle_shutdown(c, auth, body, body_len);
 	} else {
 		respond_error(c, 405, head_only, r->get ? "Allow: GET, HEAD\r\n" : "Allow: POST\r\n",
 			      "%s does not take %s; use %s", target, method, r->get ? "GET or HEAD" : "POST");
@@ -700,7 +873,8 @@ static void conn_write(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	c->deadline = now_ms() + idle_ms;
+	c->idle_since = now_ms();
+	c->deadline = c->idle_since + idle_ms;
 	if (process(c)) /* a pipelined request already waiting */
 		conn_write(c);
 }
@@ -828,8 +1002,8 @@ int main(int argc, char **argv)
 		conns[i].fd = -1;
 	struct pollfd pfd[MAX_CONNS + 1];
 	for (;;) {
-		int active = 0;
-		long long now = now_ms(), next_deadline = now + idle_ms;
+		int active = 0, evictable = -1;
+		long long now = now_ms(), next_deadline = now + idle_ms, next_evictable = next_deadline;
 		for (int i = 0; i < MAX_CONNS; i++) {
 			struct conn *c = &conns[i];
 			if (c->fd >= 0 && now >= c->deadline) {
@@ -849,10 +1023,21 @@ int main(int argc, char **argv)
 				active++;
 				if (c->deadline < next_deadline)
 					next_deadline = c->deadline;
+				if (c->in_len == 0 && c->out_len == 0) { /* idle: it may give its slot away */
+					long long at = c->idle_since + EVICT_IDLE_MS;
+					if (at <= now && (evictable < 0 || c->idle_since < conns[evictable].idle_since))
+						evictable = i;
+					else if (at > now && at < next_evictable)
+						next_evictable = at;
+				}
 			}
 		}
+		int full = active == MAX_CONNS;
+		if (full && next_evictable < next_deadline)
+			next_deadline = next_evictable; /* wake up when an idle connection may make room */
 		pfd[0].fd = lfd;
-		pfd[0].events = active < MAX_CONNS ? POLLIN : 0; /* full: new clients wait in the backlog */
+		/* full: new clients wait in the backlog, unless an idle connection can make room */
+		pfd[0].events = !full || evictable >= 0 ? POLLIN : 0;
 		int timeout = next_deadline > now ? (int)(next_deadline - now) : 0;
 		if (poll(pfd, MAX_CONNS + 1, timeout) < 0) {
 			if (errno == EINTR)
@@ -870,6 +1055,9 @@ int main(int argc, char **argv)
 				conn_read(c); /* POLLIN, POLLHUP, POLLERR: read tells which */
 		}
 		if (pfd[0].revents & POLLIN) {
+			struct conn *idle = evictable >= 0 ? &conns[evictable] : NULL;
+			if (full && idle && idle->fd >= 0 && idle->in_len == 0 && idle->out_len == 0)
+				conn_close(idle); /* a client waits and every slot is taken: the longest idle one goes */
 			for (int i = 0; i < MAX_CONNS; i++) {
 				if (conns[i].fd >= 0)
 					continue;
@@ -879,7 +1067,8 @@ int main(int argc, char **argv)
 				conns[i].fd = fd;
 				conns[i].in_len = conns[i].out_len = conns[i].out_off = 0;
 				conns[i].close_after = conns[i].shutdown_after = 0;
-				conns[i].deadline = now_ms() + idle_ms;
+				conns[i].idle_since = now_ms();
+				conns[i].deadline = conns[i].idle_since + idle_ms;
 			}
 		}
 	}

@@ -43,6 +43,8 @@ export const hostRequirements: readonly HostRequirement[] = [
   { name: 'wrk', check: { command: 'wrk' }, aptPackage: 'wrk', neededFor: 'bench:apps (HTTP load on nginx)' },
   // tests only: the browser check opens tailor size/bootchart --html pages in headless Chromium (playwright-core drives it)
   { name: 'chromium', check: { command: 'chromium' }, aptPackage: 'chromium', neededFor: 'the browser test of the --html outputs (tailor size, bootchart)' },
+  // tests only: the httpserver's token comparison is checked under valgrind (no branch on the secret)
+  { name: 'valgrind', check: { file: '/usr/include/valgrind/memcheck.h' }, aptPackage: 'valgrind', neededFor: 'the constant-time check of the httpserver API token' },
 ];
 
 /** The requirement for a command, for MissingToolError hints elsewhere. */

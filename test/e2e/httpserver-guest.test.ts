@@ -14,7 +14,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBuildFolder } from '../../src/run/build-folder.ts';
 import { hasCommand } from '../../src/util/exec.ts';
-import { json, request } from '../unit/httpserver-http.ts';
+import { exchange, json, request } from '../unit/httpserver-http.ts';
 
 const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
 const project = mkdtempSync(join(tmpdir(), 'tailor-httpserver-e2e-'));
@@ -134,7 +134,17 @@ test('httpserver-api in a guest: monitoring paths over tailor run --forward, tok
   assert.equal((await request(g.port, 'GET', '/os/nothing', {}, { timeoutMs: 20_000 })).status, 404);
   assert.equal((await request(g.port, 'POST', '/os/shutdown', {}, { timeoutMs: 20_000 })).status, 401);
   assert.equal((await request(g.port, 'POST', '/os/shutdown', { Authorization: 'Bearer nope' }, { timeoutMs: 20_000 })).status, 403);
+  // the refusals of the management API, in the guest: an oversized request line, traversal, malformed JSON
+  const long = await exchange(g.port, `GET /${'x'.repeat(6000)} HTTP/1.1\r\nHost: x\r\n\r\n`, { waitClose: true, timeoutMs: 20_000 });
+  assert.equal(long.responses[0]?.status, 414, long.raw.slice(0, 300));
+  assert.equal((await request(g.port, 'GET', '/os/../../etc/passwd', {}, { timeoutMs: 20_000 })).status, 404);
+  const badJson = await exchange(g.port, `POST /os/shutdown HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Length: 3\r\n\r\n{a}`, {
+    waitClose: true,
+    timeoutMs: 20_000,
+  });
+  assert.equal(badJson.responses[0]?.status, 400, badJson.raw);
   assert.equal(g.output().includes('tailor:exit'), false, 'refused requests must not stop the VM');
+  assert.equal((await request(g.port, 'GET', '/os/hostname', {}, { timeoutMs: 20_000 })).status, 200, 'the server answers after the refusals');
   const ok = await request(g.port, 'POST', '/os/shutdown', { Authorization: `Bearer ${token}` }, { timeoutMs: 20_000 });
   assert.equal(ok.status, 200, ok.body);
   const started = Date.now();

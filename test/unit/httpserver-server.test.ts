@@ -6,7 +6,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
 import { cpus, hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../../src/util/paths.ts';
@@ -208,18 +210,27 @@ test('malformed requests get 400 (or 505/501) as JSON and the connection is clos
   assert.equal((await request(s.port, 'GET', '/os/uptime')).status, 200);
 });
 
-test('requests over the size limits get 431 / 413 and are not read further', async (t) => {
+test('requests over the size limits get 414 / 431 / 413, are not read further, and the server still answers', async (t) => {
   if (skipReason) return t.skip(skipReason);
   const s = await startServer(t);
-  // headers over 8 KiB, and a head that never ends within the limit
+  // headers over 8 KiB, and headers that never end within the limit
   const big = `GET /os/uptime HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`;
   let ex = await exchange(s.port, big, { waitClose: true });
   assert.equal(ex.responses.length, 1, ex.raw);
   assertJsonError(ex.responses[0]!, 431, /8192 bytes/);
   assert.ok(ex.closed);
-  ex = await exchange(s.port, `GET /${'x'.repeat(20000)}`, { waitClose: true });
+  ex = await exchange(s.port, `GET /os/uptime HTTP/1.1\r\nHost: x\r\n${'X-A: b\r\n'.repeat(2000)}`, { waitClose: true });
   assertJsonError(ex.responses[0]!, 431);
+  // a request line that never ends within 4 KiB, one that ends after it, and a path over 2 KiB
+  ex = await exchange(s.port, `GET /${'x'.repeat(20000)}`, { waitClose: true });
+  assertJsonError(ex.responses[0]!, 414, /request line exceeds 4096 bytes/);
   assert.ok(ex.closed);
+  ex = await exchange(s.port, `GET /${'x'.repeat(5000)} HTTP/1.1\r\nHost: x\r\n\r\n`, { waitClose: true });
+  assertJsonError(ex.responses[0]!, 414, /request line/);
+  ex = await exchange(s.port, `GET /os/uptime?${'q'.repeat(3000)} HTTP/1.1\r\nHost: x\r\n\r\n`, { waitClose: true });
+  assertJsonError(ex.responses[0]!, 414, /path exceeds 2048 bytes/);
+  assert.ok(ex.closed);
+  assert.equal((await request(s.port, 'GET', `/os/uptime?${'q'.repeat(2000)}`)).status, 200, 'a path just under the limit is served');
   // a body over 1 KiB is refused before it is read
   ex = await exchange(s.port, 'POST /os/shutdown HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n', { waitClose: true });
   assertJsonError(ex.responses[0]!, 413, /1024 bytes/);
@@ -272,6 +283,121 @@ test('incomplete requests time out with 408; idle connections are closed; more c
     Array.from({ length: 40 }, () => exchange(s.port, 'GET /os/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { waitClose: true })),
   );
   assert.deepEqual(all.map((e) => e.responses[0]?.status), Array(40).fill(200));
+});
+
+test('slow clients: more drip-feeders than slots all get 408 in bounded time, a normal client still gets through', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const timeoutMs = 1000;
+  const s = await startServer(t, ['--request-timeout-ms', String(timeoutMs)]);
+  const started = Date.now();
+  // 40 clients (32 slots) sending one byte every 150 ms: none completes a request within the timeout
+  const slow = Array.from({ length: 40 }, () =>
+    exchange(s.port, [...'GET /os/uptime HTTP/1.1\r\nHost: x\r\n\r\n'], { chunkDelayMs: 150, waitClose: true, timeoutMs: 15_000 }),
+  );
+  await new Promise((r) => setTimeout(r, 100));
+  const normal = exchange(s.port, 'GET /os/hostname HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { waitClose: true, timeoutMs: 15_000 });
+  const done = await Promise.all(slow);
+  const slowMs = Date.now() - started;
+  for (const ex of done) {
+    assert.equal(ex.responses.length, 1, ex.raw);
+    assertJsonError(ex.responses[0]!, 408, /1000 ms/);
+    assert.ok(ex.closed);
+  }
+  const n = await normal;
+  assert.equal(n.responses[0]?.status, 200, n.raw);
+  // two rounds of slots, each ended by the request timeout
+  assert.ok(slowMs < 6 * timeoutMs, `the slow clients took ${slowMs} ms to be sent away`);
+  t.diagnostic(`40 drip-fed clients answered 408 within ${slowMs} ms (timeout ${timeoutMs} ms)`);
+  assert.equal((await request(s.port, 'GET', '/os/uptime')).status, 200);
+});
+
+test('idle connections filling every slot make room for a new client long before the request timeout', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const timeoutMs = 20_000;
+  const s = await startServer(t, ['--request-timeout-ms', String(timeoutMs)]);
+  // 32 clients connect and send nothing (after a first answered request, a keep-alive client looks the same)
+  const idle = await Promise.all(
+    Array.from({ length: 32 }, () => new Promise<Socket>((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port: s.port }, () => resolve(sock));
+      sock.on('error', reject);
+    })),
+  );
+  t.after(() => idle.forEach((sock) => sock.destroy()));
+  const closedByServer = idle.map((sock) => new Promise<void>((r) => sock.on('close', () => r())));
+  await new Promise((r) => setTimeout(r, 200));
+  const started = Date.now();
+  const r = await request(s.port, 'GET', '/os/hostname', {}, { timeoutMs: timeoutMs + 5000 });
+  const waited = Date.now() - started;
+  assert.equal(r.status, 200);
+  assert.ok(waited < timeoutMs / 2, `the new client waited ${waited} ms for a slot`);
+  // exactly one idle client made room (the longest idle)
+  const gone = await Promise.race([Promise.any(closedByServer).then(() => true), new Promise((res) => setTimeout(() => res(false), 2000))]);
+  assert.ok(gone, 'no idle connection was closed');
+  t.diagnostic(`a new client got its answer after ${waited} ms with every slot held by an idle connection (request timeout ${timeoutMs} ms)`);
+});
+
+test('path traversal: no path reaches a file; every spelling is 404 and the server still answers', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const s = await startServer(t);
+  const passwd = await readFile('/etc/passwd', 'utf8');
+  for (const path of [
+    '/../../../../etc/passwd', '/os/../../etc/passwd', '/os/version/../../../etc/passwd', '/os/../os/version', '/./os/version',
+    '//os/version', '/os//version', '/%2e%2e/%2e%2e/etc/passwd', '/..%2f..%2fetc%2fpasswd', '/os/%2e%2e/os/version', '/os/version%00',
+    '/etc/passwd', '/proc/self/environ', '/os/cmdline/..', '/os/version/', '/OS/VERSION', '/\\..\\etc\\passwd',
+  ]) {
+    const r = await request(s.port, 'GET', path);
+    assertJsonError(r, 404, /no such path/);
+    assert.ok(!r.body.includes('root:'), `${path} leaked ${passwd.split('\n')[0]}`);
+  }
+  assert.equal((await request(s.port, 'GET', '/os/version')).status, 200);
+});
+
+test('POST /os/shutdown with a body: malformed JSON is 400 and nothing happens; no token is 401 whatever the body', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  const token = 'tok-json-5511';
+  const s = await startServer(t, ['--allow-mutations', '--test-no-poweroff', '--api-token', token]);
+  const post = (body: string, auth: string | null = `Bearer ${token}`) =>
+    exchange(
+      s.port,
+      `POST /os/shutdown HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: ${auth}\r\n` : ''}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      { waitClose: true },
+    );
+  for (const body of [
+    '{', '}', '{"a":}', '{"a" 1}', '{a: 1}', "{'a': 1}", '[1,]', '[1 2]', '{"a":1,}', 'tru', 'nul', '01', '1.', '.5', '-', '1e', '"abc',
+    '"\\x"', '"\\u12G4"', '"a\tb"', '{} {}', '[]]', '\u0000', 'NaN', '[' .repeat(100) + ']'.repeat(100), '\xff', 'x'.repeat(1024),
+  ]) {
+    const ex = await post(body);
+    assert.equal(ex.responses.length, 1, `${JSON.stringify(body)}: ${ex.raw}`);
+    assertJsonError(ex.responses[0]!, 400, /not valid JSON/);
+    assert.equal(s.proc.exitCode, null, `${JSON.stringify(body)} shut the server down`);
+  }
+  // without the token (or with a wrong one) the body is never looked at: 401 / 403, no mutation
+  assertJsonError((await post('{', null)).responses[0]!, 401);
+  assertJsonError((await post('{}', 'Bearer nope')).responses[0]!, 403);
+  assertJsonError((await post('{}', `Basic ${token}`)).responses[0]!, 401);
+  // the token elsewhere than the Authorization header does not count
+  const elsewhere = await exchange(s.port, `POST /os/shutdown?token=${token} HTTP/1.1\r\nHost: x\r\nX-Api-Token: ${token}\r\nCookie: token=${token}\r\nContent-Length: 0\r\n\r\n`, { waitClose: true });
+  assertJsonError(elsewhere.responses[0]!, 401);
+  assert.equal((await request(s.port, 'GET', '/os/uptime')).status, 200, 'the server still answers');
+  // valid JSON of every kind is accepted: here a nested object with escapes and numbers
+  const ok = await post('  {"reason": "t\\u00e9st \\"q\\"", "n": [-1.5e3, 0, true, false, null, {}]}\n');
+  assert.equal(ok.responses[0]?.status, 200, ok.raw);
+  assert.equal(await exitWithin(s, 3000), 0);
+});
+
+test('the token comparison does not branch on the secret (valgrind memcheck, ctgrind style); an early-exit compare is caught', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  if (!(await hasCommand('valgrind')) || !existsSync('/usr/include/valgrind/memcheck.h')) {
+    return t.skip('valgrind is not installed (apt-get install valgrind): it checks the token comparison');
+  }
+  await exec('make', ['-s', '-C', sourceDir, `O=${outDir}`, 'token-check']);
+  const check = join(outDir, 'token-ct-check');
+  const real = await exec('valgrind', ['-q', '--error-exitcode=99', check], { allowFailure: true });
+  assert.equal(real.code, 0, `token_matches depends on the secret's bytes:\n${real.stderr}`);
+  assert.match(real.stdout, /6 guesses answered right/);
+  const control = await exec('valgrind', ['-q', '--error-exitcode=99', check, '--control'], { allowFailure: true });
+  assert.equal(control.code, 99, `memcheck missed the early-exit comparison:\n${control.stderr}`);
+  assert.match(control.stderr, /Conditional jump or move depends on uninitialised value/);
 });
 
 test('read-only server: POST /os/shutdown is refused (403) and the server keeps running', async (t) => {
