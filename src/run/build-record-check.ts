@@ -6,7 +6,7 @@
 import { TailorError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 
-type Kind = 'string' | 'number' | 'boolean' | 'object' | 'string[]';
+type Kind = 'string' | 'number' | 'boolean' | 'object' | 'string[]' | 'object[]';
 
 function kindOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
@@ -14,6 +14,7 @@ function kindOf(v: unknown): string {
 
 function matches(v: unknown, kind: Kind): boolean {
   if (kind === 'string[]') return Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (kind === 'object[]') return Array.isArray(v) && v.every((x) => matches(x, 'object'));
   if (kind === 'object') return typeof v === 'object' && v !== null && !Array.isArray(v);
   if (kind === 'number') return typeof v === 'number' && Number.isFinite(v);
   return typeof v === kind;
@@ -32,8 +33,12 @@ const fields: readonly [path: string, kind: Kind, optional?: 'optional'][] = [
   ['kernel.bzImage.file', 'string'],
   ['kernel.bzImage.bytes', 'number'],
   ['kernel.bzImage.sha256', 'string'],
+  ['kernel.bzImage.bytes', 'number'],
+  ['kernel.bzImage.sha256', 'string'],
   ['kernel.vmlinux', 'object', 'optional'],
   ['kernel.vmlinux.file', 'string'],
+  ['kernel.vmlinux.bytes', 'number'],
+  ['kernel.vmlinux.sha256', 'string'],
   ['kernel.vmlinux.bytes', 'number'],
   ['kernel.vmlinux.sha256', 'string'],
   ['kernel.hasVirtioMmio', 'boolean'],
@@ -44,14 +49,19 @@ const fields: readonly [path: string, kind: Kind, optional?: 'optional'][] = [
   ['initrd.file', 'string'],
   ['initrd.bytes', 'number'],
   ['initrd.sha256', 'string'],
+  ['initrd.bytes', 'number'],
+  ['initrd.sha256', 'string'],
   ['rootDisk', 'object', 'optional'],
   ['rootDisk.file', 'string'],
+  ['rootDisk.bytes', 'number'],
+  ['rootDisk.sha256', 'string'],
   ['rootDisk.bytes', 'number'],
   ['rootDisk.sha256', 'string'],
   ['rootDisk.fs', 'string'],
   ['rootDisk.readOnly', 'boolean'],
   ['kernelNeeds', 'string[]', 'optional'],
   ['hostShares', 'string[]', 'optional'],
+  ['extraFiles', 'object[]', 'optional'],
   ['kernelCmdline', 'string'],
   ['appCmdline', 'string'],
 ];
@@ -71,15 +81,22 @@ export function checkBuildRecord(value: unknown, jsonPath: string): BuildRecord 
     const v = (parent as Record<string, unknown>)[parts.at(-1)!];
     if (v === undefined && optional) continue;
     if (!matches(v, kind)) {
-      throw new TailorError(`${jsonPath}: ${path} is ${v === undefined ? 'missing' : kindOf(v)}, expected ${kind === 'string[]' ? 'a list of strings' : kind}`, { hint });
+      throw new TailorError(`${jsonPath}: ${path} is ${v === undefined ? 'missing' : kindOf(v)}, expected ${kind === 'string[]' ? 'a list of strings' : kind === 'object[]' ? 'a list of objects' : kind}`, { hint });
     }
   }
   const r = value as BuildRecord;
+  const inside = (file: string) => file !== '' && !file.startsWith('/') && !file.includes('\0') && file.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
   for (const [path, f] of [['kernel.bzImage', r.kernel.bzImage], ['kernel.vmlinux', r.kernel.vmlinux], ['initrd', r.initrd], ['rootDisk', r.rootDisk]] as const) {
-    // tailor build writes plain file names; anything else would reach outside the build folder
-    if (f && (f.file === '' || f.file === '.' || f.file === '..' || f.file.includes('/') || f.file.includes('\0'))) {
+    // the boot files are plain names in the build folder; anything else would reach outside it
+    if (f && (!inside(f.file) || f.file.includes('/'))) {
       throw new TailorError(`${jsonPath}: ${path}.file ${JSON.stringify(f.file)} is not a file name inside the build folder`, { hint });
     }
   }
+  (r.extraFiles ?? []).forEach((f, i) => {
+    const e = f as unknown as Record<string, unknown>;
+    if (typeof e.file !== 'string' || !inside(e.file) || !matches(e.bytes, 'number') || typeof e.sha256 !== 'string') {
+      throw new TailorError(`${jsonPath}: extraFiles[${i}] needs file (a path inside the build folder), bytes and sha256`, { hint });
+    }
+  });
   return r;
 }

@@ -5,7 +5,8 @@
 // (or the missing file it names).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -14,7 +15,8 @@ import { buildQemuCommand } from '../../src/run/qemu.ts';
 import { defaultHypervisor } from '../../src/run/runner.ts';
 import { awkward, describe, expectNames, fuzz, mutatedSample } from './fuzz-support.ts';
 
-const artifact = (file: string) => ({ file, bytes: 4, sha256: '0'.repeat(64) });
+// every listed file holds "data": its real size and sha256, as tailor run checks them
+const artifact = (file: string) => ({ file, bytes: 4, sha256: createHash('sha256').update('data').digest('hex') });
 const valid = {
   formatVersion: 1,
   name: 'fz',
@@ -35,6 +37,7 @@ const valid = {
   },
   initrd: { ...artifact('initrd.img'), compression: 'gzip' },
   rootDisk: { ...artifact('root.img'), fs: 'ext4', readOnly: false },
+  extraFiles: [artifact('cmdline'), artifact('export/usr.manifest')],
   kernelNeeds: ['net'],
   hostShares: ['9p'],
   kernelCmdline: 'console=ttyS0 quiet',
@@ -74,7 +77,8 @@ const buildJson = fc.oneof(
 test('build.json: damaged records are refused with a TailorError naming the file; accepted ones plan a QEMU command', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tailor-fuzz-build-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  for (const f of ['bzImage', 'vmlinux', 'initrd.img', 'root.img']) writeFileSync(join(dir, f), 'data');
+  mkdirSync(join(dir, 'export'));
+  for (const f of ['bzImage', 'vmlinux', 'initrd.img', 'root.img', 'cmdline', 'export/usr.manifest']) writeFileSync(join(dir, f), 'data');
   const jsonPath = join(dir, 'build.json');
   const o = fuzz({
     seed: 0x6a736f,
