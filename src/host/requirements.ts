@@ -41,6 +41,14 @@ export const hostRequirements: readonly HostRequirement[] = [
   { name: 'redis-cli', check: { command: 'redis-cli' }, aptPackage: 'redis-tools', neededFor: 'redis e2e test and bench:apps (redis-cli, redis-benchmark)' },
   { name: 'nginx', check: { file: '/usr/sbin/nginx' }, aptPackage: 'nginx', neededFor: 'the nginx module, its e2e test, bench:apps' },
   { name: 'wrk', check: { command: 'wrk' }, aptPackage: 'wrk', neededFor: 'bench:apps (HTTP load on nginx)' },
+  // tailor export: a UKI on an EFI system partition in a GPT disk, without loop devices
+  { name: 'objcopy', check: { command: 'objcopy' }, aptPackage: 'binutils', neededFor: 'tailor export (the unified kernel image)' },
+  { name: 'systemd-boot-efi', check: { file: '/usr/lib/systemd/boot/efi/linuxx64.efi.stub' }, aptPackage: 'systemd-boot-efi', neededFor: 'tailor export (the EFI stub of the unified kernel image)' },
+  { name: 'mkfs.vfat', check: { command: 'mkfs.vfat' }, aptPackage: 'dosfstools', neededFor: 'tailor export (the EFI system partition)' },
+  { name: 'mcopy', check: { command: 'mcopy' }, aptPackage: 'mtools', neededFor: 'tailor export (files into the EFI system partition, no mount)' },
+  // tests only: exported disks checked with sgdisk and booted on UEFI firmware
+  { name: 'sgdisk', check: { command: 'sgdisk' }, aptPackage: 'gdisk', neededFor: 'export tests (GPT verification)' },
+  { name: 'ovmf', check: { file: '/usr/share/ovmf/OVMF.fd' }, aptPackage: 'ovmf', neededFor: 'booting exported disks on UEFI firmware (export e2e test)' },
   // tests only: the browser check opens tailor size/bootchart --html pages in headless Chromium (playwright-core drives it)
   { name: 'chromium', check: { command: 'chromium' }, aptPackage: 'chromium', neededFor: 'the browser test of the --html outputs (tailor size, bootchart)' },
   // tests only: the httpserver's token comparison is checked under valgrind (no branch on the secret)

@@ -125,6 +125,13 @@ export const kernelFeatures: Record<string, KernelFeature> = {
   'perf-events': { help: 'perf_event_open() performance counters', kconfig: { PERF_EVENTS: 'y' }, stockModules: [] },
   keys: { help: 'kernel key retention (add_key, keyctl)', kconfig: { KEYS: 'y' }, stockModules: [] },
   fanotify: { help: 'fanotify filesystem-wide notification', kconfig: { FANOTIFY: 'y' }, stockModules: [] },
+
+  // firmware
+  efi: {
+    help: 'EFI stub: UEFI firmware starts the kernel itself (tailor export writes disks that boot with no -kernel); EFI needs ACPI',
+    kconfig: { ACPI: 'y', EFI: 'y', EFI_STUB: 'y' },
+    stockModules: [],
+  },
 };
 
 export const kernelFeatureNames: readonly string[] = Object.keys(kernelFeatures).sort();

@@ -13,6 +13,7 @@ import { register as size } from './size.ts';
 import { register as bootchart } from './bootchart.ts';
 import { register as trace } from './trace.ts';
 import { register as bench } from './bench.ts';
+import { register as exportCmd } from './export.ts';
 
 /** Every CLI command registers itself on the program; one line per command file. */
 export type RegisterCommand = (program: Command) => void;
@@ -32,4 +33,5 @@ export const commands: RegisterCommand[] = [
   bootchart,
   trace,
   bench,
+  exportCmd,
 ];
