@@ -140,10 +140,16 @@ export async function bootAtMemory(dir: string, memoryMiB: number, accel: Accel,
 
 /** Smallest memory (MiB) in (1, hi] at which the app still runs; hi must work. */
 export async function minMemory(dir: string, hi: number, accel: Accel, timeoutSeconds: number, log: (s: string) => void, expect?: RegExp): Promise<number> {
+  // too little memory panics or stalls: do not wait long
+  return bisectMemory(hi, (mid) => bootAtMemory(dir, mid, accel, Math.min(timeoutSeconds, 30), expect), log);
+}
+
+/** Smallest memory (MiB) in (1, hi] for which `works` holds (shrink until it fails, by bisection); hi must work. */
+export async function bisectMemory(hi: number, works: (memoryMiB: number) => Promise<boolean>, log: (s: string) => void): Promise<number> {
   let lo = 1;
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
-    const ok = await bootAtMemory(dir, mid, accel, Math.min(timeoutSeconds, 30), expect); // too little memory panics or stalls: do not wait long
+    const ok = await works(mid);
     log(`    -m ${mid}: ${ok ? 'runs' : 'fails'}`);
     if (ok) hi = mid;
     else lo = mid;

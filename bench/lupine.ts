@@ -1,0 +1,223 @@
+/**
+ * The Lupine table: per application (bench/lupine-apps.ts), Debian's stock
+ * kernel against the application's tailored kernel (kernel=custom with the
+ * default configuration, and with the profile that suits it), in one run:
+ *   kernel size on disk (bzImage), image size (initramfs or root disk),
+ *   boot-to-ready (QEMU spawn → the first correct reply of a host client
+ *     through the forwarded port, polled every 100 ms; hello: → its app-start
+ *     marker), median of -n boots,
+ *   minimum memory (the smallest -m at which it still answers: bisection),
+ *   throughput (redis-benchmark SET/GET, wrk for the HTTP servers, a set/get
+ *     loop for memcached, pgbench SELECT 1 for postgres),
+ * each with its ratio to stock. Lupine's targets: kernel ≤ 25% of stock,
+ * boot ≥ 2× faster, memory ≤ 50%, throughput ≥ 0.95×.
+ *
+ *   npm run bench:lupine -- [--apps redis,postgres] [--variants stock,default,suited] [-n 3] [--no-memory]
+ *                           [--seconds 5] [--requests 2000] [--json] [--html FILE]
+ *
+ * Custom kernels come from the kernel cache: the first run compiles one per
+ * application and profile. Under TCG absolute times are ~10× KVM's: read
+ * the ratios of one run.
+ */
+import { Command } from 'commander';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../src/config/index.ts';
+import { buildImage } from '../src/image/index.ts';
+import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
+import { bisectMemory, measureBoots, median } from '../src/analyze/measure.ts';
+import { escapeHtml, page } from '../src/analyze/html.ts';
+import { loadBuildFolder } from '../src/run/build-folder.ts';
+import { chooseAccel } from '../src/run/kvm-probe.ts';
+import { buildQemuCommand } from '../src/run/qemu.ts';
+import { bootQemu, defaultHypervisor, type BootOutcome } from '../src/run/runner.ts';
+import type { Accel } from '../src/run/types.ts';
+import { formatTable } from '../src/cli/table.ts';
+import { writeFileAtomic } from '../src/util/atomic.ts';
+import { cacheDir } from '../src/util/paths.ts';
+import { lupineApps, nodeServerModule, type LoadResult, type LupineApp } from './lupine-apps.ts';
+
+const variants = {
+  stock: () => ['kernel=stock'],
+  default: () => ['kernel=custom'],
+  suited: (app: LupineApp) => [`--profile=${app.suited}`, 'kernel=custom'],
+} as const;
+type Variant = keyof typeof variants;
+
+export interface Row {
+  readonly app: string;
+  readonly variant: Variant;
+  readonly args: readonly string[];
+  readonly error?: string;
+  readonly kernelBytes?: number;
+  readonly imageBytes?: number;
+  readonly readyMs?: { readonly median: number; readonly runs: readonly number[] };
+  readonly minMemoryMiB?: number;
+  readonly throughput?: LoadResult;
+  readonly accel?: Accel;
+  readonly hypervisor?: string;
+}
+
+interface Settings {
+  readonly n: number;
+  readonly accel?: Accel;
+  readonly memory: boolean;
+  readonly timeout: number;
+  readonly seconds: number;
+  readonly requests: number;
+  readonly outDir: string;
+  readonly moduleRoot: string;
+  readonly log: (s: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One boot with the app's port forwarded: time to its first correct reply, then (optionally) the load. */
+async function bootToReady(dir: string, app: LupineApp, memoryMiB: number, accel: Accel, deadlineMs: number, then?: (port: number) => Promise<LoadResult>): Promise<{ readyMs?: number; load?: LoadResult; why?: string }> {
+  const build = loadBuildFolder(dir);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const network = { mode: 'user' as const, forwards: [{ host: port, guest: app.port! }] };
+  const cmd = buildQemuCommand(build.dir, build.record, { hypervisor: defaultHypervisor(build, undefined, network), accel, memoryMiB: 16, cpus: 1, network });
+  const args = [...cmd.args];
+  args[args.indexOf('-m') + 1] = `${memoryMiB}M`; // below run's 16 MiB floor too, as measure.ts's bisection does
+  const abort = new AbortController();
+  let outcome: BootOutcome | undefined;
+  const t0 = performance.now();
+  const done = bootQemu({ ...cmd, args }, { console: null, timeoutMs: deadlineMs + 600_000, signal: abort.signal }).then((o) => (outcome = o));
+  try {
+    for (;;) {
+      if (outcome) return { why: `the VM stopped before ${app.name} answered: ${outcome.panic ?? outcome.lastLines.slice(-2).join(' | ')}` };
+      if (performance.now() - t0 > deadlineMs) return { why: `${app.name} did not answer within ${deadlineMs / 1000} s` };
+      if (await app.ready!(port)) break;
+      await sleep(100);
+    }
+    const readyMs = Math.round(performance.now() - t0);
+    return { readyMs, ...(then ? { load: await then(port) } : {}) };
+  } finally {
+    abort.abort();
+    await done;
+  }
+}
+
+async function benchRow(app: LupineApp, variant: Variant, s: Settings): Promise<Row> {
+  const args = [...app.args(s.moduleRoot), ...variants[variant](app), `name=lupine-${app.name}-${variant}`];
+  const log = (m: string) => s.log(`${app.name}/${variant}: ${m}`);
+  let sizes: Pick<Row, 'kernelBytes' | 'imageBytes'> = {};
+  try {
+    log(`building (${args.join(' ')})`);
+    const config = resolveConfig(args, { cwd: s.outDir });
+    const { dir, record } = await buildImage(config, (m) => log(m));
+    sizes = { kernelBytes: record.kernel.bzImage.bytes, imageBytes: (record.initrd?.bytes ?? 0) + (record.rootDisk?.bytes ?? 0) };
+    const { accel } = await chooseAccel(s.accel);
+    const hypervisor = defaultHypervisor(loadBuildFolder(dir));
+    if (app.port === undefined) {
+      // hello: boot-to-ready is QEMU start → its app-start marker; it exits by itself, so the usual boot measure applies.
+      const m = await measureBoots(dir, { n: s.n, memoryMiB: app.memoryMiB, accel, timeout: s.timeout, memory: s.memory, log, expect: /Hello from Tailor/ });
+      const runs = m.hostToAppMs?.runs ?? [];
+      return { app: app.name, variant, args, ...sizes, readyMs: { median: median(runs), runs }, ...(m.minMemoryMiB !== undefined ? { minMemoryMiB: m.minMemoryMiB } : {}), accel, hypervisor: m.hypervisor };
+    }
+    const runs: number[] = [];
+    let throughput: LoadResult | undefined;
+    for (let i = 0; i < s.n; i++) {
+      const last = i === s.n - 1;
+      const r = await bootToReady(dir, app, app.memoryMiB, accel, s.timeout * 1000, last && app.load ? (p) => app.load!(p, s) : undefined);
+      if (r.readyMs === undefined) throw new Error(`boot ${i + 1} at -m ${app.memoryMiB}: ${r.why}`);
+      runs.push(r.readyMs);
+      if (r.load) throughput = r.load;
+      log(`boot ${i + 1}/${s.n}: ready after ${r.readyMs} ms${r.load ? `; ${r.load.perSecond.toFixed(0)}/s` : ''}`);
+    }
+    const minMemoryMiB = s.memory
+      ? await bisectMemory(app.memoryMiB, async (mib) => (await bootToReady(dir, app, mib, accel, Math.min(s.timeout, 120) * 1000)).readyMs !== undefined, log)
+      : undefined;
+    return { app: app.name, variant, args, ...sizes, readyMs: { median: median(runs), runs }, ...(minMemoryMiB !== undefined ? { minMemoryMiB } : {}), ...(throughput ? { throughput } : {}), accel, hypervisor };
+  } catch (e) {
+    const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
+    log(`FAILED: ${error}`);
+    return { app: app.name, variant, args, ...sizes, error };
+  }
+}
+
+const mb = (n?: number) => (n === undefined ? '-' : `${(n / 1e6).toFixed(2)} MB`);
+const ratio = (x?: number, base?: number) => (x === undefined || !base ? '' : ` (${(x / base).toFixed(2)}x)`);
+
+/** Table rows: one per app and variant, ratios against the same app's stock row. */
+export function tableRows(rows: readonly Row[]): string[][] {
+  return rows.map((r) => {
+    const stock = rows.find((x) => x.app === r.app && x.variant === 'stock');
+    if (r.error && r.kernelBytes === undefined) return [r.app, r.variant, `failed: ${r.error.slice(0, 90)}`, '', '', '', ''];
+    return [
+      r.app,
+      r.variant === 'suited' ? `suited (${r.args.find((a) => a.startsWith('--profile='))?.slice(10)})` : r.variant,
+      mb(r.kernelBytes) + ratio(r.kernelBytes, stock?.kernelBytes),
+      mb(r.imageBytes) + ratio(r.imageBytes, stock?.imageBytes),
+      r.readyMs ? `${r.readyMs.median} ms${ratio(r.readyMs.median, stock?.readyMs?.median)}` : r.error ? `failed: ${r.error.slice(0, 60)}` : '-',
+      r.minMemoryMiB !== undefined ? `${r.minMemoryMiB} MiB${ratio(r.minMemoryMiB, stock?.minMemoryMiB)}` : '-',
+      r.throughput ? `${r.throughput.perSecond.toFixed(0)}/s${ratio(r.throughput.perSecond, stock?.throughput?.perSecond)}` : '-',
+    ];
+  });
+}
+
+export const header = ['app', 'kernel', 'kernel (bzImage)', 'image', 'boot-to-ready (median)', 'min memory', 'throughput'];
+
+function notes(rows: readonly Row[], s: Pick<Settings, 'n' | 'seconds' | 'requests'>): string[] {
+  const how = rows.find((r) => r.accel);
+  const loads = [...new Set(rows.flatMap((r) => (r.throughput ? [`${r.app}: ${r.throughput.what}`] : [])))];
+  return [
+    `1 vCPU${how ? `, ${how.hypervisor ?? ''} accel=${how.accel}` : ''}; ratios against the same application on Debian's stock kernel, measured in this run.`,
+    `boot-to-ready: host wall time from QEMU spawn to the first correct reply through the forwarded port (hello: to its app-start marker), median of ${s.n}.`,
+    'min memory: the smallest -m (MiB) at which it still answers (bisection). kernel: bzImage bytes (the stock kernel also loads .ko files from the image).',
+    ...loads,
+    "Lupine's targets: kernel <= 0.25x, boot-to-ready <= 0.5x, min memory <= 0.5x, throughput >= 0.95x.",
+  ];
+}
+
+function html(rows: readonly Row[], s: Pick<Settings, 'n' | 'seconds' | 'requests'>): string {
+  const cells = (r: string[], tag: string) => `<tr>${r.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
+  return page('Tailor: the Lupine table', `<table>${cells(header, 'th')}${tableRows(rows).map((r) => cells(r, 'td')).join('')}</table>${notes(rows, s).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('')}`);
+}
+
+const spec: MeasureOptionSpec = { boots: { default: 3, per: 'application and kernel' }, timeout: 240, timeoutHelp: 'seconds a boot may take to answer', memoryBisection: true };
+
+async function main(): Promise<void> {
+  const program = addMeasureOptions(
+    new Command('bench:lupine')
+      .option('--apps <list>', 'applications', 'hello,redis,nginx,memcached,postgres,node,python3,java')
+      .option('--variants <list>', 'kernels per application: stock, default (kernel=custom), suited (the profile that suits it)', 'stock,default,suited')
+      .option('--seconds <s>', 'load duration (wrk, memcached, pgbench)', '5')
+      .option('--requests <n>', 'redis-benchmark -n', '2000')
+      .option('--html <file>', 'also write the table as a page'),
+    spec,
+  ).parse();
+  const m = measureOptions(program, spec);
+  const f = program.opts<{ apps: string; variants: string; seconds: string; requests: string; html?: string }>();
+  const scratch = mkdtempSync(join(tmpdir(), 'tailor-lupine-'));
+  const outDir = cacheDir('bench', 'lupine');
+  mkdirSync(outDir, { recursive: true });
+  nodeServerModule(scratch);
+  const all = lupineApps(scratch);
+  const apps = f.apps.split(',').filter(Boolean).map((name) => {
+    const a = all.find((x) => x.name === name);
+    if (!a) throw new Error(`--apps: unknown application ${name} (known: ${all.map((x) => x.name).join(', ')})`);
+    return a;
+  });
+  const chosen = f.variants.split(',').filter(Boolean) as Variant[];
+  for (const v of chosen) if (!(v in variants)) throw new Error(`--variants: unknown ${v} (stock, default, suited)`);
+  const s: Settings = {
+    n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, timeout: m.timeout,
+    seconds: Number(f.seconds), requests: Number(f.requests), outDir, moduleRoot: scratch,
+    log: (line) => process.stderr.write(`bench:lupine: ${line}\n`),
+  };
+  const rows: Row[] = [];
+  try {
+    for (const app of apps) for (const v of chosen) rows.push(await benchRow(app, v, s));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (f.html) await writeFileAtomic(f.html, html(rows, s));
+  if (m.json) process.stdout.write(JSON.stringify({ rows, notes: notes(rows, s), builds: join(outDir, 'build') }, null, 2) + '\n');
+  else process.stdout.write(formatTable(header, tableRows(rows)) + '\n' + notes(rows, s).join('\n') + '\n');
+  if (rows.some((r) => r.error)) process.exitCode = 1;
+}
+
+await runBenchScript(import.meta.url, main);
