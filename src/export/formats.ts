@@ -30,6 +30,7 @@ export type DiskFormatName = keyof typeof diskFormats;
 
 export const exportFormatHelp: Readonly<Record<string, string>> = {
   ...Object.fromEntries(Object.entries(diskFormats).map(([k, v]) => [k, v.help])),
+  kubevirt: 'KubeVirt: a containerDisk image and a kernelBoot image (OCI layout and docker-archive) and a VirtualMachine manifest',
 };
 
 export const exportFormatNames: readonly string[] = Object.keys(exportFormatHelp);

@@ -47,17 +47,10 @@ export interface FirecrackerConfig {
   readonly 'network-interfaces'?: readonly FirecrackerNetworkInterface[];
 }
 
+import { objectSchemaProblems, type ObjectSchema } from '../util/object-schema.ts';
+
 /** Firecracker's vCPU limit (MachineConfiguration.vcpu_count maximum). */
 export const firecrackerMaxVcpus = 32;
-
-export type FieldSchema =
-  | { readonly type: 'string'; readonly required?: boolean; readonly enum?: readonly string[] }
-  | { readonly type: 'integer'; readonly required?: boolean; readonly minimum?: number; readonly maximum?: number }
-  | { readonly type: 'boolean'; readonly required?: boolean }
-  | { readonly type: 'object'; readonly required?: boolean; readonly fields: ObjectSchema }
-  | { readonly type: 'array'; readonly required?: boolean; readonly items: ObjectSchema };
-
-export type ObjectSchema = Readonly<Record<string, FieldSchema>>;
 
 const bootSource: ObjectSchema = {
   kernel_image_path: { type: 'string', required: true },
@@ -99,43 +92,7 @@ export const firecrackerConfigSchema: ObjectSchema = {
   'network-interfaces': { type: 'array', items: networkInterface },
 };
 
-/** Every way `value` breaks `schema`, as `path: problem` lines; [] when it conforms. */
-export function schemaProblems(value: unknown, schema: ObjectSchema = firecrackerConfigSchema, path = ''): string[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [`${path || '(top)'}: not an object`];
-  const obj = value as Record<string, unknown>;
-  const problems: string[] = [];
-  for (const key of Object.keys(obj)) {
-    if (!Object.hasOwn(schema, key)) problems.push(`${path}${key}: unknown field`);
-  }
-  for (const [key, field] of Object.entries(schema)) {
-    const at = `${path}${key}`;
-    const v = obj[key];
-    if (v === undefined) {
-      if (field.required) problems.push(`${at}: required field missing`);
-      continue;
-    }
-    switch (field.type) {
-      case 'string':
-        if (typeof v !== 'string') problems.push(`${at}: not a string`);
-        else if (field.enum && !field.enum.includes(v)) problems.push(`${at}: "${v}" is not one of ${field.enum.join(', ')}`);
-        break;
-      case 'integer':
-        if (typeof v !== 'number' || !Number.isInteger(v)) problems.push(`${at}: not an integer`);
-        else if ((field.minimum !== undefined && v < field.minimum) || (field.maximum !== undefined && v > field.maximum)) {
-          problems.push(`${at}: ${v} is outside ${field.minimum ?? '-inf'}..${field.maximum ?? 'inf'}`);
-        }
-        break;
-      case 'boolean':
-        if (typeof v !== 'boolean') problems.push(`${at}: not a boolean`);
-        break;
-      case 'object':
-        problems.push(...schemaProblems(v, field.fields, `${at}.`));
-        break;
-      case 'array':
-        if (!Array.isArray(v)) problems.push(`${at}: not an array`);
-        else v.forEach((item, i) => problems.push(...schemaProblems(item, field.items, `${at}[${i}].`)));
-        break;
-    }
-  }
-  return problems;
+/** Every way a configuration breaks Firecracker's schema, as `path: problem` lines; [] when it conforms. */
+export function schemaProblems(value: unknown, schema: ObjectSchema = firecrackerConfigSchema): string[] {
+  return objectSchemaProblems(value, schema);
 }

@@ -1,6 +1,7 @@
 // tailor export raw|qcow2|vmdk|vhdx|gce|aws of a real build (Debian's stock kernel, which has the EFI stub;
 // no compile): each file is what its consumer reads (qemu-img info, sgdisk, GNU tar), the ESP holds a UKI
-// with the build's kernel, initrd and command line, a disk root becomes partition 2, same inputs give same bytes.
+// with the build's kernel, initrd and command line, a disk root becomes partition 2, same inputs give same bytes;
+// kubevirt: both images read by skopeo, the VirtualMachine checked against KubeVirt's fields.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,6 +10,9 @@ import { join } from 'node:path';
 import { runTailor } from './analyze-helpers.ts';
 import { exec, hasCommand } from '../../src/util/exec.ts';
 import { fixtureUnavailable } from './run-fixture.ts';
+import { parse } from 'yaml';
+import { objectSchemaProblems } from '../../src/util/object-schema.ts';
+import { kubevirtVirtualMachineSchema, type KubevirtVirtualMachine } from '../../src/export/kubevirt-schema.ts';
 
 let work = '';
 let unavailable: string | undefined;
@@ -113,4 +117,46 @@ test('bad input: an unknown format suggests the right one; a missing build is na
   const missing = await run(['export', 'raw', 'no-such-build']);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /no build folder/);
+});
+
+test('kubevirt: skopeo reads both images (OCI layout and docker-archive); the disk is /disk/disk.qcow2 owned by 107:107; vm.yaml passes the schema and names them', async (t) => {
+  if (unavailable) return t.skip(unavailable);
+  if (!(await hasCommand('skopeo'))) return t.skip('skopeo is not installed (apt-get install -y skopeo)');
+  const r = await run(['export', 'kubevirt', 'hello', '--registry', 'registry.example.com/team', '-m', '256M', '-c', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = join(work, 'build', 'hello', 'hello.kubevirt');
+  const vm = parse(readFileSync(join(out, 'vm.yaml'), 'utf8')) as KubevirtVirtualMachine;
+  assert.deepEqual(objectSchemaProblems(vm, kubevirtVirtualMachineSchema), []);
+  const spec = vm.spec.template.spec;
+  const diskImage = spec.volumes![0]!.containerDisk!.image;
+  const kernelImage = spec.domain.firmware!.kernelBoot!.container!.image;
+  assert.match(diskImage, /^registry\.example\.com\/team\/hello-containerdisk:[0-9a-f]{12}$/);
+  assert.equal(spec.domain.memory!.guest, '256Mi');
+  assert.equal(spec.domain.cpu!.cores, 2);
+  assert.match(spec.domain.firmware!.kernelBoot!.kernelArgs!, / -- \/hello$/);
+  for (const [name, ref] of [['containerdisk', diskImage], ['kernelboot', kernelImage]] as const) {
+    const tag = ref.split(':').pop()!;
+    const oci = JSON.parse((await exec('skopeo', ['inspect', `oci:${join(out, name)}:${tag}`])).stdout) as { Architecture: string; Os: string; Layers: string[] };
+    assert.equal(oci.Architecture, 'amd64');
+    assert.equal(oci.Os, 'linux');
+    assert.equal(oci.Layers.length, 1);
+    const archive = JSON.parse((await exec('skopeo', ['inspect', `docker-archive:${join(out, `${name}.tar`)}`])).stdout) as { Digest: string; Layers: string[] };
+    assert.equal(archive.Layers.length, 1);
+    const saved = JSON.parse((await exec('tar', ['-xOf', join(out, `${name}.tar`), 'manifest.json'])).stdout) as { RepoTags: string[] }[];
+    assert.deepEqual(saved[0]!.RepoTags, [ref], 'docker load tags it as the manifest names it');
+    // the layer, as a registry would serve it
+    const copy = join(work, `${name}.dir`);
+    await exec('skopeo', ['copy', `oci:${join(out, name)}:${tag}`, `dir:${copy}`]);
+    const layer = join(copy, oci.Layers[0]!.replace('sha256:', ''));
+    const list = (await exec('tar', ['-tvzf', layer, '--numeric-owner'])).stdout;
+    if (name === 'containerdisk') {
+      assert.match(list, /^-r--r----- 107\/107 .* disk\/disk\.qcow2$/m);
+      await exec('tar', ['-xzf', layer, '-C', work, 'disk/disk.qcow2']);
+      const info = JSON.parse((await exec('qemu-img', ['info', '--output=json', join(work, 'disk', 'disk.qcow2')])).stdout) as { format: string };
+      assert.equal(info.format, 'qcow2');
+    } else {
+      assert.match(list, / boot\/vmlinuz$/m);
+      assert.match(list, / boot\/initrd\.img$/m);
+    }
+  }
 });
