@@ -63,6 +63,8 @@ type Value =
   | { readonly kind: 'filemap'; readonly entries: FileMapEntry[] }
   | { readonly kind: 'method'; readonly target: FileMapEntry | { kind: 'filemap'; entries: FileMapEntry[] }; readonly name: string }
   | { readonly kind: 'entry'; readonly entry: FileMapEntry }
+  | { readonly kind: 'link'; readonly guest: string }
+  | { readonly kind: 'listmethod'; readonly list: Value[]; readonly name: string }
   | { readonly kind: 'run'; readonly run: RunYaml }
   | { readonly kind: 'none' };
 
@@ -132,14 +134,18 @@ export function translateOsvModule(dir: string): ImportResult {
         if (Array.isArray(l) && Array.isArray(r)) return [...l, ...r];
         throw new Untranslatable('+ is translated for two strings or two lists');
       }
+      case 'format':
+        return percentFormat(str(evaluate(e.left), 'the left side of %'), evaluate(e.right));
       case 'attr': {
         const o = evaluate(e.object);
+        if (Array.isArray(o) && (e.name === 'append' || e.name === 'extend')) return { kind: 'listmethod', list: o, name: e.name };
         if (isObj(o, 'api') && apiFunctions.has(e.name)) return { kind: 'apifn', name: e.name };
         if (isObj(o, 'api')) throw new Untranslatable(`api.${e.name} has no Tailor equivalent`);
         if (isObj(o, 'os') && e.name === 'path') return { kind: 'ospath' };
         if (isObj(o, 'ospath') && e.name === 'join') return { kind: 'ospathfn', name: e.name };
-        if (isObj(o, 'filemap') && e.name === 'add') return { kind: 'method', target: o as { kind: 'filemap'; entries: FileMapEntry[] }, name: 'add' };
-        if (isObj(o, 'entry') && ['to', 'include', 'exclude'].includes(e.name)) return { kind: 'method', target: (o as { entry: FileMapEntry }).entry, name: e.name };
+        if (isObj(o, 'filemap') && (e.name === 'add' || e.name === 'link')) return { kind: 'method', target: o as { kind: 'filemap'; entries: FileMapEntry[] }, name: e.name };
+        if (isObj(o, 'entry') && ['to', 'include', 'exclude', 'allow_symlink'].includes(e.name)) return { kind: 'method', target: (o as { entry: FileMapEntry }).entry, name: e.name };
+        if (isObj(o, 'link') && e.name === 'to') return { kind: 'method', target: { from: (o as { guest: string }).guest, include: [], exclude: [], line: currentLine }, name: 'linkTo' };
         throw new Untranslatable(`.${e.name} is not translated`);
       }
       case 'call':
@@ -162,9 +168,22 @@ export function translateOsvModule(dir: string): ImportResult {
       for (const k of kwargs.keys()) if (!allowed.includes(k)) throw new Untranslatable(`the argument ${k}= is not translated`);
     };
     if (isObj(fn, 'ospathfn')) return posix.join(...args.map((a) => str(a, 'os.path.join arguments')));
+    if (isObj(fn, 'listmethod')) {
+      const m = fn as Extract<Value, { kind: 'listmethod' }>;
+      if (args.length !== 1 || kwargs.size) throw new Untranslatable(`.${m.name} takes one argument`);
+      if (m.name === 'append') m.list.push(args[0]!);
+      else if (Array.isArray(args[0])) m.list.push(...args[0]);
+      else throw new Untranslatable('.extend takes a list');
+      return { kind: 'none' };
+    }
     if (isObj(fn, 'filemapClass')) return { kind: 'filemap', entries: [] };
     if (isObj(fn, 'method')) {
       const m = fn as Extract<Value, { kind: 'method' }>;
+      if (m.name === 'link') return { kind: 'link', guest: str(args[0] ?? null, 'usr_files.link()') };
+      if (m.name === 'linkTo') {
+        const target = str(args[0] ?? null, '.to()');
+        throw new Untranslatable(`a symlink: write it in usr.manifest as "${(m.target as FileMapEntry).from}: ->${target}"`);
+      }
       if (m.name === 'add') {
         onlyKw([]);
         const entry: FileMapEntry = { from: hostPath(str(args[0] ?? null, 'usr_files.add()')), include: [], exclude: [], line: currentLine };
@@ -173,6 +192,7 @@ export function translateOsvModule(dir: string): ImportResult {
       }
       const entry = m.target as FileMapEntry;
       onlyKw([]);
+      if (m.name === 'allow_symlink') return { kind: 'entry', entry }; // symlinks are kept as symlinks here anyway
       if (m.name === 'to') entry.to = str(args[0] ?? null, '.to()');
       else for (const a of args) (m.name === 'include' ? entry.include : entry.exclude).push(str(a, `.${m.name}()`));
       return { kind: 'entry', entry };
@@ -311,13 +331,28 @@ export function translateOsvModule(dir: string): ImportResult {
   return { dir, module, untranslated, notes };
 }
 
+/** Python's 'text %s' % value (or a tuple of values): %s, %d and %%. */
+function percentFormat(template: string, value: Value): string {
+  const values = Array.isArray(value) ? [...value] : [value];
+  const out = template.replace(/%([%sd])/g, (_m, c: string) => {
+    if (c === '%') return '%';
+    if (values.length === 0) throw new Untranslatable('% formatting with fewer values than fields');
+    const v = values.shift()!;
+    if (typeof v !== 'string' && typeof v !== 'number') throw new Untranslatable('% formatting of something other than a string or number');
+    return String(v);
+  });
+  if (/%[^%sd]/.test(template.replace(/%%/g, ''))) throw new Untranslatable('% formatting other than %s and %d');
+  if (values.length) throw new Untranslatable('% formatting with more values than fields');
+  return out;
+}
+
 function isObj(v: Value | undefined, kind: string): boolean {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind: string }).kind === kind;
 }
 
-/** OSv's Java launcher `/java.so ARGS` (or `java.so`) is `java ARGS` here. */
+/** OSv's Java launcher `/java.so ARGS` (or `java.so`, after any --options of the init) is `java ARGS` here. */
 function commandLine(cmd: string): string {
-  return cmd.trim().replace(/^\/?java\.so(\s|$)/, 'java$1');
+  return cmd.trim().replace(/^((?:--\S+\s+)*)\/?java\.so(\s|$)/, '$1java$2');
 }
 
 /** run_java: args are java's own (options, then -jar JAR or the main class, then the program's arguments). */

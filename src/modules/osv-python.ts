@@ -2,7 +2,7 @@
  * A parser for the small part of Python that OSv module.py files use: imports,
  * `name = expression` and call statements, with strings (adjacent ones joined,
  * f-strings with {name}), numbers, lists, tuples, dicts, attribute access,
- * calls with keyword arguments and `+`. Nothing is ever executed. A statement
+ * calls with keyword arguments, `+` and `%` formatting. Nothing is ever executed. A statement
  * outside this subset (if, for, def, other operators, subscripts) comes back
  * as `unsupported` with its lines, so the importer can list it.
  */
@@ -16,7 +16,8 @@ export type Expr =
   | { kind: 'call'; fn: Expr; args: readonly Expr[]; kwargs: readonly (readonly [string, Expr])[] }
   | { kind: 'list'; items: readonly Expr[] }
   | { kind: 'dict'; entries: readonly (readonly [Expr, Expr])[] }
-  | { kind: 'add'; left: Expr; right: Expr };
+  | { kind: 'add'; left: Expr; right: Expr }
+  | { kind: 'format'; left: Expr; right: Expr }; // 'text %s' % value
 
 export type Statement =
   | { kind: 'import'; from?: string; names: readonly string[]; line: number; endLine: number }
@@ -209,10 +210,20 @@ class Parser {
   }
 
   expr(): Expr {
-    let left = this.postfix();
+    let left = this.term();
     while (this.peek()?.value === '+') {
       this.take('+');
-      left = { kind: 'add', left, right: this.postfix() };
+      left = { kind: 'add', left, right: this.term() };
+    }
+    return left;
+  }
+
+  /** `%` binds tighter than `+`, as in Python. */
+  private term(): Expr {
+    let left = this.postfix();
+    while (this.peek()?.value === '%') {
+      this.take('%');
+      left = { kind: 'format', left, right: this.postfix() };
     }
     return left;
   }

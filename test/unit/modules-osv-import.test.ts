@@ -40,7 +40,7 @@ test('parser: statements with their lines; continuation, brackets, adjacent and 
     ['assign', 11, 11],
   ]);
   assert.deepEqual(st[1], { kind: 'import', from: 'osv.modules', names: ['api'], line: 2, endLine: 2 });
-  assert.deepEqual(parseModulePy("a = x % 2\n")[0]!.kind, 'unsupported');
+  assert.deepEqual(parseModulePy("a = x ** 2\n")[0]!.kind, 'unsupported');
   assert.deepEqual(parseModulePy("a = x[0]\n")[0], { kind: 'unsupported', reason: 'subscripts ([...]) are not translated', line: 1, endLine: 1 });
 });
 
@@ -70,6 +70,7 @@ test('the written module.yaml is read back as the same module (configurations, j
       "default = run_java(classpath=['/app/a.jar'], jvm_args=['-Xmx64m'], args=['-Dk=v', 'app.Main', 'one'])",
       "jar = run_java(args=['-jar', '/app/app.jar', 'two'], sysprops={'p': 'q r'})",
       "native = api.run('/java.so -jar /app/app.jar')",
+      "cwd = run(' --cwd=/app '\n  '/java.so -cp /app/a.jar app.Main ')",
     ].join('\n').replace('api.run', 'run'),
   });
   const r = importOsvModule(dir);
@@ -81,6 +82,7 @@ test('the written module.yaml is read back as the same module (configurations, j
   assert.equal(def.configs.default!.command, 'java -Xmx64m -Dk=v -cp /app/a.jar app.Main one');
   assert.equal(def.configs.jar!.command, "java '-Dp=q r' -jar /app/app.jar two");
   assert.equal(def.configs.native!.command, 'java -jar /app/app.jar');
+  assert.equal(def.configs.cwd!.command, '--cwd=/app java -cp /app/a.jar app.Main');
   // An existing module.yaml is kept unless --force.
   assert.throws(() => importOsvModule(dir), /already exists/);
   importOsvModule(dir, { force: true });
@@ -133,12 +135,38 @@ test('${OSV_BASE} paths: the module\'s own folder becomes ${MODULE_DIR}; elsewhe
       "usr_files.add(os.path.join(_module, 'ROOTFS')).to('/').include('lib/**').exclude('**/*.a')",
       "usr_files.add('${OSV_BASE}/modules/java/x').to('/x')",
       "usr_files.add('${OSV_BASE}/apps/app')",
+      "usr_files.add('${OSV_BASE}/apps/app/install').to('/').allow_symlink()",
+      "usr_files.link('/usr/lib/jvm/jre').to('/usr/lib/jvm/java/jre')",
     ].join('\n'),
   );
-  assert.deepEqual(r.module.files, [{ from: '${MODULE_DIR}/ROOTFS', to: '/', include: ['lib/**'], exclude: ['**/*.a'] }]);
-  assert.deepEqual(r.untranslated.map((u) => u.line), [6, 7]);
+  assert.deepEqual(r.module.files, [
+    { from: '${MODULE_DIR}/ROOTFS', to: '/', include: ['lib/**'], exclude: ['**/*.a'] },
+    { from: '${MODULE_DIR}/install', to: '/' },
+  ]);
+  assert.deepEqual(r.untranslated.map((u) => u.line), [6, 7, 9]);
+  assert.match(r.untranslated[2]!.reason, /a symlink: write it in usr\.manifest as "\/usr\/lib\/jvm\/jre: ->\/usr\/lib\/jvm\/java\/jre"/);
   assert.match(r.untranslated[0]!.reason, /\$\{OSV_BASE\}\/modules\/java\/x is in OSv's source tree, outside this module/);
   assert.match(r.untranslated[1]!.reason, /usr_files\.add\(\.\.\.\) without \.to\(GUEST_PATH\)/);
+});
+
+test('%-formatting and list append/extend are followed (tomcat-style module.py)', (t) => {
+  const r = translate(
+    t,
+    [
+      'from osv.modules import api',
+      "_base = '/usr/tomcat'",
+      "_cp = [_base + '/bin/bootstrap.jar']",
+      "_cp.append('%s/bin/juli.jar' % _base)",
+      "_opts = ['-Dhome=%s' % _base, '-Dpct=%d%%' % 100]",
+      "_opts.extend(['-Dtmp=%s/%s' % (_base, 'temp')])",
+      "default = api.run_java(classpath=_cp, args=_opts + ['org.apache.Main', 'start'])",
+      "bad = api.run('%x' % _base)",
+    ].join('\n'),
+  );
+  assert.deepEqual(r.module.run, {
+    java: { main: 'org.apache.Main', classpath: ['/usr/tomcat/bin/bootstrap.jar', '/usr/tomcat/bin/juli.jar'], jvm_options: ['-Dhome=/usr/tomcat', '-Dpct=100%', '-Dtmp=/usr/tomcat/temp'], args: ['start'] },
+  });
+  assert.deepEqual(r.untranslated.map((u) => [u.line, u.reason]), [[8, '% formatting other than %s and %d']]);
 });
 
 test('a Makefile without a module: target builds with plain make, with a note; no Makefile, no build', (t) => {
