@@ -2,7 +2,7 @@
  * Reliability benchmark (issue 11): interrupted builds leave nothing trusted
  * and no litter, and the minimal image boots N times without a failure.
  *
- *   npm run bench:reliability -- [--kills 30] [--boots 100] [--seed 1] [--phases modules,kernel,rootfs] [--json]
+ *   npm run bench:reliability -- [--kills 30] [--boots 100] [--seed 1] [--phases modules,rootfs,kernel,modules,rootfs] [--json]
  *
  * Kills: `tailor build --profile=minimal image=native-example` (kernel=custom) in a scratch folder,
  * SIGKILLed at seeded random moments inside one phase: the module builds, the kernel build, the
@@ -12,18 +12,20 @@
  * match its files (a folder that does not is a trusted half-written build), the next build must
  * succeed at once, and afterwards build/ and build/.modules/ must hold no temporaries.
  *
- * The kernel phase needs a make to kill. It runs against a scratch kernel cache (TAILOR_CACHE)
- * seeded with a copy of the minimal kernel's finished build tree from the shared cache, and the
- * scratch cache's finished kernel is removed before each kernel trial: make then walks the tree,
- * relinks and the result is assembled into the cache, the steps a killed build must never leave
- * half done. The shared cache is only read.
+ * The kernel phase needs a make to kill, and the shared kernel cache must not lose its kernels. So
+ * its builds run in a private mount namespace (unshare -m; root) where the kernel cache's
+ * kernels/ folder is an empty scratch folder and the minimal kernel's build tree is a scratch
+ * copy mounted at its own path (same paths: make and ccache find everything up to date). Each
+ * kernel trial empties the scratch kernels/, so the build configures, walks the tree with make
+ * and assembles the kernel into the cache: the steps a killed build must never leave half done.
+ * Outside the namespace nothing changes.
  *
  * Boots: the finished minimal image, N boots through the same QEMU command, failures counted
  * (must be 0), guest time to app (CLOCK_BOOTTIME in the init's marker) p50/p99, host wall.
  */
 import { Command } from 'commander';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, cpSync, writeFileSync, renameSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
@@ -76,14 +78,26 @@ interface BuildRun {
 
 type KillMode = 'process' | 'group';
 
+/** Bind mounts [scratch, over] for a build run in a private mount namespace. */
+type Mounts = readonly (readonly [string, string])[];
+
+/** node tailor build ..., inside `unshare -m` with `mounts` when given: exec all the way, so the pid is tailor's. */
+function buildCommand(mounts: Mounts | undefined): [string, string[]] {
+  const tailorArgs = [tailor, 'build', ...imageArgs];
+  if (!mounts) return [process.execPath, tailorArgs];
+  const script = `${mounts.map((_, i) => `mount --bind "$${2 * i + 1}" "$${2 * i + 2}"`).join('; ')}; shift ${2 * mounts.length}; exec "$@"`;
+  return ['unshare', ['-m', '--propagation', 'private', 'bash', '-euc', script, 'bench', ...mounts.flat(), process.execPath, ...tailorArgs]];
+}
+
 /**
  * One `tailor build`. With `kill`, SIGKILL `delayMs` after the phase starts: the tailor
  * process alone, or its process group (the build runs as a group leader). `deadlineMs` bounds it.
  */
-function build(cwd: string, env: NodeJS.ProcessEnv, deadlineMs: number, kill?: { phase: Phase; delayMs: number; mode: KillMode }): Promise<BuildRun> {
+function build(cwd: string, env: NodeJS.ProcessEnv, deadlineMs: number, kill?: { phase: Phase; delayMs: number; mode: KillMode }, mounts?: Mounts): Promise<BuildRun> {
   return new Promise((resolvePromise) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [tailor, 'build', ...imageArgs], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, args] = buildCommand(mounts);
+    const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const marks: BuildRun['marks'] = {};
     let output = '';
     let pending = '';
@@ -209,7 +223,7 @@ async function main(): Promise<void> {
       .option('--kills <n>', 'builds to SIGKILL', '30')
       .option('--boots <n>', 'boots of the minimal image', '100')
       .option('--seed <n>', 'seed of the kill moments', '1')
-      .option('--phases <list>', 'phases to kill in, round robin', 'modules,kernel,rootfs')
+      .option('--phases <list>', 'phases to kill in, round robin (a kernel trial walks the kernel tree with make: minutes)', 'modules,rootfs,kernel,modules,rootfs')
       .option('--build-timeout <seconds>', 'bound on each build', '3600')
       .option('--kernel <custom|stock>', "the image's kernel; stock: a quick run without the kernel phase", 'custom')
       .option('--keep', 'keep the scratch folder'),
@@ -234,29 +248,29 @@ async function main(): Promise<void> {
 
   const work = mkdtempSync(join(tmpdir(), 'tailor-reliability-'));
   const buildRoot = join(work, 'build');
-  const sharedEnv = { ...process.env };
-  const scratchCache = join(work, 'cache');
-  const scratchEnv = { ...process.env, TAILOR_CACHE: scratchCache, CCACHE_DIR: process.env.CCACHE_DIR ?? cacheDir('ccache') };
-  const envFor = (p: Phase) => (p === 'kernel' ? scratchEnv : sharedEnv);
+  const env = { ...process.env };
+  const scratchKernels = join(work, 'kernels');
+  let kernelMounts: Mounts | undefined;
   const started = performance.now();
   try {
     // The baseline: a clean build (shared cache: builds the minimal kernel only if nobody has yet).
     log(`clean build in ${work}: tailor build ${imageArgs.join(' ')}`);
-    const clean = await build(work, sharedEnv, buildDeadline);
+    const clean = await build(work, env, buildDeadline);
     if (clean.code !== 0) throw new TailorError(`the clean build failed:\n${clean.output.slice(-3000)}`);
     const durations: Partial<Record<Phase, number>> = {};
     for (const p of order) if (p !== 'kernel') durations[p] = (clean.marks[`${p}:end`] ?? 0) - (clean.marks[`${p}:start`] ?? 0);
 
-    if (order.includes('kernel')) {
-      // The scratch cache: the kernel source and a copy of the minimal kernel's finished tree; make finds it up to date.
+    if (kills > 0 && order.includes('kernel')) {
+      if (process.getuid?.() !== 0) throw new UsageError('the kernel phase runs its builds in a mount namespace, which needs root', 'run as root, or leave it out: --phases modules,rootfs');
       const folder = loadBuildFolder(join(buildRoot, 'reliability'));
       const tree = await sharedTreeOf(folder.dir, folder.record);
-      mkdirSync(join(scratchCache, 'src'), { recursive: true });
-      for (const v of readdirSync(cacheDir('src'))) if (!v.startsWith('.')) symlinkSync(cacheDir('src', v), join(scratchCache, 'src', v));
-      log(`copying the minimal kernel's build tree ${tree} into the scratch cache`);
-      cpSync(tree, join(scratchCache, 'kbuild', tree.split('/').pop()!), { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-      const first = await build(work, scratchEnv, buildDeadline);
-      if (first.code !== 0) throw new TailorError(`the first kernel build in the scratch cache failed:\n${first.output.slice(-3000)}`);
+      const scratchTree = join(work, 'kbuild-copy');
+      log(`copying the minimal kernel's build tree ${tree} to ${scratchTree}`);
+      cpSync(tree, scratchTree, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+      mkdirSync(scratchKernels);
+      kernelMounts = [[scratchKernels, cacheDir('kernels')], [scratchTree, tree]];
+      const first = await build(work, env, buildDeadline, undefined, kernelMounts);
+      if (first.code !== 0) throw new TailorError(`the first kernel build in the namespace failed:\n${first.output.slice(-3000)}`);
       durations.kernel = (first.marks['kernel:end'] ?? 0) - (first.marks['kernel:start'] ?? 0);
     }
     log(`phase durations in a clean build (ms): ${JSON.stringify(Object.fromEntries(Object.entries(durations).map(([k, v]) => [k, Math.round(v)])))}`);
@@ -265,24 +279,24 @@ async function main(): Promise<void> {
     for (let i = 0; i < kills; i++) {
       const phase = order[i % order.length]!;
       const mode: KillMode = i % 2 === 0 ? 'process' : 'group';
-      const env = envFor(phase);
+      const mounts = phase === 'kernel' ? kernelMounts : undefined;
       let run: BuildRun | undefined;
       let delayMs = 0;
       let attempts = 0;
       // A kill that lands after the build finished is no kill: draw again (bounded).
       while (attempts < 5) {
         attempts++;
-        if (phase === 'kernel') for (const k of await withCache(scratchCache, listKernels)) rmSync(join(scratchCache, 'kernels', k.key), { recursive: true, force: true });
+        if (phase === 'kernel') for (const k of readdirSync(scratchKernels)) rmSync(join(scratchKernels, k), { recursive: true, force: true });
         delayMs = Math.round(random() * (durations[phase] ?? 0) / attempts);
-        run = await build(work, env, buildDeadline, { phase, delayMs, mode });
+        run = await build(work, env, buildDeadline, { phase, delayMs, mode }, mounts);
         if (run.killedAtMs !== undefined) break;
       }
       const killed = run?.killedAtMs !== undefined;
       // After a kill of tailor alone, its children (make, gcc, mkfs) may still run while the next build starts.
       const orphansRunning = killed && groupAlive(run!.pid);
       const untrustedAfterKill = untrustworthy(buildRoot);
-      const litterAfterKill = litter(buildRoot, join(scratchCache, 'kernels')).length;
-      const next = await build(work, env, buildDeadline);
+      const litterAfterKill = litter(buildRoot, scratchKernels).length;
+      const next = await build(work, env, buildDeadline, undefined, mounts);
       const t: Trial = {
         trial: i + 1,
         phase,
@@ -297,7 +311,7 @@ async function main(): Promise<void> {
         nextBuildMs: Math.round(next.ms),
         ...(next.code === 0 ? {} : { nextBuildError: next.output.trim().split('\n').slice(-5).join(' | ') }),
         untrustedAfterNext: untrustworthy(buildRoot),
-        litterAfterNext: litter(buildRoot, join(scratchCache, 'kernels')),
+        litterAfterNext: litter(buildRoot, scratchKernels),
       };
       trials.push(t);
       log(
@@ -339,18 +353,6 @@ async function main(): Promise<void> {
     if (bad) process.exitCode = 1;
   } finally {
     if (!f.keep) rmSync(work, { recursive: true, force: true });
-  }
-}
-
-/** Runs `fn` with TAILOR_CACHE pointing at `cache` (the cache helpers read it on each call). */
-async function withCache<T>(cache: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.TAILOR_CACHE;
-  process.env.TAILOR_CACHE = cache;
-  try {
-    return await fn();
-  } finally {
-    if (saved === undefined) delete process.env.TAILOR_CACHE;
-    else process.env.TAILOR_CACHE = saved;
   }
 }
 
