@@ -4,106 +4,26 @@
  * Debian's kernel under QEMU, user-mode networking, the init configuring
  * eth0 itself), then real clients on the host: redis-cli, an HTTP GET, the
  * REST API. Every boot is stopped at the end and no QEMU may be left behind.
+ * The same servers on the default custom kernel: net-apps-custom.test.ts.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasCommand } from '../../src/util/exec.ts';
 import { json, request } from '../unit/httpserver-http.ts';
+import * as h from './net-apps-helpers.ts';
+import { freePort, missing, portIsFree, redisCli } from './net-apps-helpers.ts';
 
-const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
 const project = mkdtempSync(join(tmpdir(), 'tailor-net-apps-'));
 after(() => rmSync(project, { recursive: true, force: true }));
 /** Time for a stock-kernel boot under TCG on a loaded 2-core host, until the service answers. */
 const readyDeadlineMs = 90_000;
 
-async function missing(tools: string[], files: Record<string, string> = {}): Promise<string | undefined> {
-  for (const tool of ['qemu-system-x86_64', 'musl-gcc', 'make', ...tools]) {
-    if (!(await hasCommand(tool))) return `${tool} is not installed (run: node bin/tailor.js doctor --fix)`;
-  }
-  for (const [file, pkg] of Object.entries(files)) {
-    if (spawnSync('test', ['-x', file]).status !== 0) return `${file} is missing (apt-get install -y ${pkg})`;
-  }
-  return undefined;
-}
-
-function build(args: string[]): void {
-  const r = spawnSync(process.execPath, [tailor, 'build', 'kernel=stock', 'fs=ramfs', ...args], { cwd: project, encoding: 'utf8', timeout: 300_000 });
-  assert.equal(r.status, 0, `tailor build ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
-}
-
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once('error', () => res(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-interface Vm {
-  readonly child: ChildProcess;
-  readonly output: () => string;
-  readonly exited: Promise<number | null>;
-  /** Stop tailor run (it stops QEMU) and wait for it. */
-  readonly stop: () => Promise<number | null>;
-}
-
-/** `tailor run BUILD ARGS...` in the background. */
-function run(name: string, args: string[], t: { after: (fn: () => Promise<void> | void) => void }): Vm {
-  const child = spawn(process.execPath, [tailor, 'run', name, '--timeout', '240', ...args], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout!.on('data', (b: Buffer) => (text += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (text += b.toString()));
-  const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
-  const stop = async (): Promise<number | null> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    return exited;
-  };
-  t.after(async () => {
-    await stop();
-  });
-  return { child, output: () => text, exited, stop };
-}
-
-/** QEMU processes started for this test's project folder (none may outlive a test). */
-function strayQemu(): string[] {
-  const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
-  return ps.split('\n').filter((l) => l.includes('qemu-system') && l.includes(project));
-}
-
-/** Poll `attempt` until it gives a value, the VM exits, or the deadline passes. */
-async function until<T>(vm: Vm, what: string, attempt: () => Promise<T | undefined>): Promise<{ value: T; ms: number }> {
-  const t0 = Date.now();
-  let ended = false;
-  void vm.exited.then(() => (ended = true));
-  for (;;) {
-    const value = await attempt().catch(() => undefined);
-    if (value !== undefined) return { value, ms: Date.now() - t0 };
-    if (ended) assert.fail(`the VM ended before ${what}:\n${vm.output().slice(-3000)}`);
-    if (Date.now() - t0 > readyDeadlineMs) assert.fail(`no ${what} within ${readyDeadlineMs} ms:\n${vm.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
-
-function redisCli(port: number, ...args: string[]): string | undefined {
-  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 10_000 });
-  return r.status === 0 && !/Could not connect|Connection reset|error/i.test(r.stdout + r.stderr) ? r.stdout.trim() : undefined;
-}
+const build = (args: string[]) => h.build(project, ['kernel=stock', 'fs=ramfs', ...args]);
+const run = (name: string, args: string[], t: Parameters<typeof h.run>[3]) => h.run(project, name, args, t);
+const strayQemu = () => h.strayQemu(project);
+const until = <T>(vm: h.Vm, what: string, attempt: () => Promise<T | undefined>) => h.until(vm, what, readyDeadlineMs, attempt);
 
 test('redis: tailor build image=redis; tailor run --forward PORT:6379; redis-cli PING answers PONG, SET/GET work', async (t) => {
   const skip = await missing(['redis-cli'], { '/usr/bin/redis-server': 'redis-server' });
