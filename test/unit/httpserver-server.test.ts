@@ -359,7 +359,7 @@ test('POST /os/shutdown with a body: malformed JSON is 400 and nothing happens; 
   const post = (body: string, auth: string | null = `Bearer ${token}`) =>
     exchange(
       s.port,
-      `POST /os/shutdown HTTP/1.1\r\nHost: x\r\n${auth ? `Authorization: ${auth}\r\n` : ''}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `POST /os/shutdown HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${auth ? `Authorization: ${auth}\r\n` : ''}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
       { waitClose: true },
     );
   for (const body of [
@@ -376,7 +376,7 @@ test('POST /os/shutdown with a body: malformed JSON is 400 and nothing happens; 
   assertJsonError((await post('{}', 'Bearer nope')).responses[0]!, 403);
   assertJsonError((await post('{}', `Basic ${token}`)).responses[0]!, 401);
   // the token elsewhere than the Authorization header does not count
-  const elsewhere = await exchange(s.port, `POST /os/shutdown?token=${token} HTTP/1.1\r\nHost: x\r\nX-Api-Token: ${token}\r\nCookie: token=${token}\r\nContent-Length: 0\r\n\r\n`, { waitClose: true });
+  const elsewhere = await exchange(s.port, `POST /os/shutdown?token=${token} HTTP/1.1\r\nHost: x\r\nX-Api-Token: ${token}\r\nCookie: token=${token}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`, { waitClose: true });
   assertJsonError(elsewhere.responses[0]!, 401);
   assert.equal((await request(s.port, 'GET', '/os/uptime')).status, 200, 'the server still answers');
   // valid JSON of every kind is accepted: here a nested object with escapes and numbers
