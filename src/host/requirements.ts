@@ -49,6 +49,7 @@ export const hostRequirements: readonly HostRequirement[] = [
   // tests only: exported disks checked with sgdisk and booted on UEFI firmware
   { name: 'sgdisk', check: { command: 'sgdisk' }, aptPackage: 'gdisk', neededFor: 'export tests (GPT verification)' },
   { name: 'ovmf', check: { file: '/usr/share/ovmf/OVMF.fd' }, aptPackage: 'ovmf', neededFor: 'booting exported disks on UEFI firmware (export e2e test)' },
+  { name: 'skopeo', check: { command: 'skopeo' }, aptPackage: 'skopeo', neededFor: 'export tests (reading the KubeVirt images); pushing them to a registry' },
   // tests only: the browser check opens tailor size/bootchart --html pages in headless Chromium (playwright-core drives it)
   { name: 'chromium', check: { command: 'chromium' }, aptPackage: 'chromium', neededFor: 'the browser test of the --html outputs (tailor size, bootchart)' },
   // tests only: the httpserver's token comparison is checked under valgrind (no branch on the secret)
