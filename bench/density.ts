@@ -130,6 +130,8 @@ async function main(): Promise<void> {
       throw new UsageError(`--counts: ${c} is not 1..${cap} (the cap under ${choice.accel}: every VM is ${choice.accel === 'tcg' ? 'emulated on the host\'s cores' : 'a QEMU process'})`, `e.g. --counts 1,${cap}`);
     }
   }
+  // bootQemu adds one process 'exit' listener per running QEMU (it kills QEMU if tailor dies)
+  process.setMaxListeners(cap + 10);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const outDir = cacheDir('bench-density');
   mkdirSync(outDir, { recursive: true });
