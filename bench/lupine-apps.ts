@@ -32,8 +32,11 @@ export interface LupineApp {
   readonly memoryMiB: number;
 }
 
-/** Send `payload`, collect the reply until `done` says it is whole (or the peer closes, or the deadline). */
-export function ask(port: number, payload: string, done: (reply: string) => boolean, timeoutMs = 1000): Promise<string | undefined> {
+/**
+ * Send `payload`, collect the reply until `done` says it is whole (or the peer closes, or the deadline).
+ * The deadline is generous: under TCG on a loaded host a first reply (Python, a postgres backend) takes seconds.
+ */
+export function ask(port: number, payload: string, done: (reply: string) => boolean, timeoutMs = 5000): Promise<string | undefined> {
   return new Promise((resolvePromise) => {
     let reply = '';
     const s = connect({ host: '127.0.0.1', port });
@@ -150,7 +153,7 @@ export function lupineApps(scratch: string): LupineApp[] {
     },
     {
       name: 'postgres', args: () => ['image=postgres'], suited: 'database', port: 5432, memoryMiB: 512,
-      ready: async (p) => spawnSync('psql', ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-Atc', 'SELECT 1'], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim() === '1',
+      ready: async (p) => spawnSync('psql', ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-Atc', 'SELECT 1'], { encoding: 'utf8', timeout: 30_000 }).stdout?.trim() === '1',
       load: (p, o) => pgbench(p, o, scratch),
     },
     { name: 'node', args: (root) => ['image=lupine-node-http', `--module-path=${root}`], suited: 'webserver', port: 8080, memoryMiB: 512, ready: httpOk, load: (p, o) => wrk(p, o) },
