@@ -2,7 +2,10 @@
  * The custom kernel end to end: --profile=minimal compiles a real kernel
  * from Debian's linux-source (minutes when cold; reused from the cache when
  * built before), the second identical build is a cache hit that runs no make,
- * the vmlinux boots by PVH on QEMU microvm and runs native-example.
+ * the vmlinux boots by PVH on QEMU microvm and runs native-example. Then
+ * minimal + fs=rofs (a kernel the filesystem tests use too) is built as an
+ * incremental variant from the minimal tree, has the .config a cold
+ * configure gives, and boots its EROFS root.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,7 +16,9 @@ import assert from 'node:assert/strict';
 import { resolveConfig } from '../../src/config/index.ts';
 import { hasPvhNote } from '../../src/elf/index.ts';
 import { buildCustomKernel, prepareCustomKernel, type BuiltKernel } from '../../src/kernel/custom/index.ts';
-import { sourceTarball } from '../../src/kernel/custom/source.ts';
+import { configureKernel } from '../../src/kernel/custom/configure.ts';
+import { ensureSource, sourceTarball } from '../../src/kernel/custom/source.ts';
+import { rootfsNeeds } from '../../src/image/boot-args.ts';
 
 const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
 const project = mkdtempSync(join(tmpdir(), 'tailor-kcustom-'));
@@ -30,7 +35,6 @@ describe('custom kernel: --profile=minimal', { skip }, () => {
   before(async () => {
     first = await buildCustomKernel(config, [], { log: (l) => process.stderr.write(`${l}\n`) });
   }, { timeout: 1_800_000 });
-  after(() => rmSync(project, { recursive: true, force: true }));
 
   it('is cached with every file, its .config has virtio-mmio and no PCI, and the vmlinux has the PVH note', () => {
     for (const f of ['bzImage', 'vmlinux', 'config', 'System.map', 'build.log', 'meta.json']) assert.ok(existsSync(join(first.dir, f)), f);
@@ -75,5 +79,54 @@ describe('custom kernel: --profile=minimal', { skip }, () => {
     assert.equal(r.code, 0, r.all);
     assert.match(r.out, /^CONFIG_VIRTIO_MMIO=y +# conf_drivers_mmio=1 \(conf_drivers_profile=microvm\)/m);
     assert.doesNotMatch(r.out, /^CONFIG_PCI=y/m);
+  });
+});
+
+describe('custom kernel: an incremental variant (--profile=minimal fs=rofs)', { skip }, () => {
+  after(() => rmSync(project, { recursive: true, force: true }));
+  const minimal = resolveConfig(['--profile=minimal', 'image=native-example'], { cwd: project });
+  const config = resolveConfig(['--profile=minimal', 'image=native-example', 'fs=rofs'], { cwd: project });
+  const needs = [...(rootfsNeeds.rofs ?? [])];
+  let base: BuiltKernel;
+  let variant: BuiltKernel;
+  let seconds = 0;
+  before(async () => {
+    base = await buildCustomKernel(minimal, [], { log: (l) => process.stderr.write(`${l}\n`) });
+    const t0 = performance.now();
+    variant = await buildCustomKernel(config, needs, { log: (l) => process.stderr.write(`${l}\n`) });
+    seconds = (performance.now() - t0) / 1000;
+  }, { timeout: 1_800_000 });
+
+  it('is built from the nearest finished tree (the minimal one) and records it', (t) => {
+    if (variant.cached && !variant.meta.base) {
+      // Built on this machine before builds were incremental: nothing here can show how it was built.
+      t.diagnostic(`fs=rofs kernel ${variant.meta.key} was cached by a cold build; delete it to see the incremental path`);
+      return;
+    }
+    assert.equal(variant.meta.base?.key, base.meta.key, JSON.stringify(variant.meta.base));
+    assert.ok(variant.meta.base!.differing > 0 && variant.meta.base!.differing < 40, `${variant.meta.base!.differing} symbols differ`);
+    assert.ok(variant.meta.objects < base.meta.objects / 2 || base.meta.base !== undefined, `compiled ${variant.meta.objects} objects, the minimal kernel ${base.meta.objects}`);
+    t.diagnostic(`variant: ${variant.cached ? 'cached' : `built in ${seconds.toFixed(1)} s`}, ${variant.meta.objects} objects (cold minimal: ${base.meta.objects} in ${base.meta.buildSeconds} s)`);
+  });
+
+  it('has exactly the .config a cold configure of its fragment gives', { timeout: 600_000 }, async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'tailor-kcfg-'));
+    try {
+      const cold = await configureKernel((await ensureSource()).dir, scratch, variant.fragment);
+      assert.equal(readFileSync(join(variant.dir, 'config'), 'utf8'), cold);
+      assert.match(cold, /^CONFIG_EROFS_FS=y$/m);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('boots native-example from its EROFS root', { timeout: 600_000 }, () => {
+    const b = run(['build', '--profile=minimal', 'image=native-example', 'fs=rofs', 'name=rofs']);
+    assert.equal(b.code, 0, b.all);
+    const record = JSON.parse(readFileSync(join(project, 'build', 'rofs', 'build.json'), 'utf8'));
+    assert.equal(record.kernel.bzImage.sha256, spawnSync('sha256sum', [join(variant.dir, 'bzImage')], { encoding: 'utf8' }).stdout.split(' ')[0]);
+    const r = run(['run', 'rofs', '--timeout', '120'], 300_000);
+    assert.equal(r.code, 0, r.all);
+    assert.match(r.out, /Hello from Tailor's native-example/);
   });
 });

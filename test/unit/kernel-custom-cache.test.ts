@@ -62,12 +62,12 @@ test('listing shows complete kernels newest first, never temp folders; prune kee
   await rememberFragment('1'.repeat(32), a);
   assert.deepEqual((await listKernels()).map((m) => m.key), [b, c, a]);
   assert.equal((await lookupFragment('1'.repeat(32)))?.key, a);
-  const removed = await pruneKernels(1);
-  assert.deepEqual(removed.map((m) => m.key).sort(), [a, c]);
+  const removed = await pruneKernels({ keep: 1 });
+  assert.deepEqual(removed.kernels.map((m) => m.key).sort(), [a, c]);
   assert.deepEqual((await listKernels()).map((m) => m.key), [b]);
   assert.equal(await lookupFragment('1'.repeat(32)), undefined);
   writeFileSync(join(cache, 'kernels', `.lock-${'e'.repeat(32)}`), `${spawnSync('true').pid}\n`); // a killed build's lock
-  await pruneKernels(0);
+  await pruneKernels({ keep: 0, maxBytes: 0 });
   assert.deepEqual(await listKernels(), []);
   assert.equal(existsSync(join(cache, 'kernels', `.tmp-${'d'.repeat(32)}-${deadPid}`)), false);
   assert.equal(existsSync(join(cache, 'kernels', `.lock-${'e'.repeat(32)}`)), false);

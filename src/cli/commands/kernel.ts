@@ -8,7 +8,8 @@ import { resolveConfig } from '../../config/index.ts';
 import type { BuildConfig } from '../../config/types.ts';
 import { UsageError } from '../../errors.ts';
 import { selectModules } from '../../modules/index.ts';
-import { buildCustomKernel, composeFragment, describeFragment, kernelDir, listKernels, pruneKernels } from '../../kernel/custom/index.ts';
+import { buildCustomKernel, cacheUsage, composeFragment, describeFragment, kernelDir, pruneKernels } from '../../kernel/custom/index.ts';
+import { parseSizeMiB } from '../../rootfs/disk.ts';
 import { formatTable } from '../table.ts';
 import { registerLearn } from './kernel-learn.ts';
 
@@ -84,33 +85,49 @@ export function register(program: Command): void {
 
   kernel
     .command('list')
-    .description('list the cached custom kernels')
+    .description('list the cached custom kernels, the size of each kernel folder and of its build tree')
     .option('--json', 'machine-readable output')
     .action(async (opts: { json?: boolean }) => {
-      const all = await listKernels();
+      const usage = await cacheUsage();
       if (opts.json) {
-        process.stdout.write(JSON.stringify(all.map((m) => ({ ...m, dir: kernelDir(m.key) })), null, 2) + '\n');
+        process.stdout.write(JSON.stringify(usage.kernels.map((e) => ({ ...e.meta, dir: kernelDir(e.meta.key), kernelBytes: e.kernelBytes, treeBytes: e.treeBytes })), null, 2) + '\n');
         return;
       }
-      if (!all.length) {
+      if (!usage.kernels.length && !usage.trees.length) {
         process.stdout.write('no custom kernels cached (tailor kernel build [args] builds one)\n');
         return;
       }
-      const rows = all.map((m) => [m.key.slice(0, 12), m.release, mb(m.sizes.bzImage), mb(m.sizes.vmlinux), `${m.buildSeconds} s`, age(m.createdAt), m.summary]);
-      process.stdout.write(formatTable(['key', 'release', 'bzImage', 'vmlinux', 'build', 'age', 'options'], rows));
+      const rows = usage.kernels.map(({ meta: m, kernelBytes, treeBytes }) => [
+        m.key.slice(0, 12), m.release, mb(m.sizes.bzImage), mb(kernelBytes), treeBytes ? mb(treeBytes) : '-', `${m.buildSeconds} s`,
+        m.base ? `${m.base.key.slice(0, 12)} (${m.base.differing} sym)` : m.resumed ? 'resumed' : 'cold', age(m.createdAt), m.summary,
+      ]);
+      const keys = new Set(usage.kernels.map((e) => e.meta.key));
+      const loose = usage.trees.filter((t) => !t.key || !keys.has(t.key));
+      const total = usage.kernels.reduce((n, e) => n + e.kernelBytes, 0) + usage.trees.reduce((n, t) => n + t.bytes, 0);
+      process.stdout.write(
+        formatTable(['key', 'release', 'bzImage', 'kernel', 'tree', 'build', 'from', 'age', 'options'], rows) +
+          loose.map((t) => `build tree ${t.fragmentHash.slice(0, 12)}: ${mb(t.bytes)}, ${t.busy ? 'building now' : t.finished ? 'kernel pruned (a base for variants)' : 'unfinished (killed build)'}\n`).join('') +
+          `total ${mb(total)} (kernels and build trees)\n`,
+      );
     });
 
   kernel
     .command('prune')
-    .description('remove cached custom kernels (default: keep the 3 newest)')
+    .description('bound the kernel cache: build trees go first (a kernel folder needs none), then the oldest kernels')
     .option('--all', 'remove every cached kernel and build tree')
-    .option('--keep <n>', 'keep the N newest kernels')
-    .action(async (opts: { all?: boolean; keep?: string }) => {
-      if (opts.all && opts.keep !== undefined) throw new UsageError('--all and --keep exclude each other', 'give one of them');
-      const keep = opts.all ? 0 : opts.keep === undefined ? 3 : Number(opts.keep);
-      if (!Number.isInteger(keep) || keep < 0) throw new UsageError(`--keep ${opts.keep}: not a whole number`, 'write e.g. --keep 2');
-      const removed = await pruneKernels(keep);
-      process.stdout.write(`removed ${removed.length} cached kernel${removed.length === 1 ? '' : 's'}${removed.map((m) => `\n  ${m.key.slice(0, 12)} ${m.summary}`).join('')}\n`);
+    .option('--keep <n>', 'keep the N newest kernels and their build trees (default 3)')
+    .option('--max-size <size>', 'then remove build trees, oldest first, and kernels, oldest first, until the cache fits (e.g. 2G, 500M)')
+    .action(async (opts: { all?: boolean; keep?: string; maxSize?: string }) => {
+      if (opts.all && (opts.keep !== undefined || opts.maxSize !== undefined)) throw new UsageError('--all excludes --keep and --max-size', 'give --all alone');
+      const keep = opts.all ? 0 : opts.keep === undefined ? (opts.maxSize === undefined ? 3 : undefined) : Number(opts.keep);
+      if (keep !== undefined && (!Number.isInteger(keep) || keep < 0)) throw new UsageError(`--keep ${opts.keep}: not a whole number`, 'write e.g. --keep 2');
+      const maxBytes = opts.all ? 0 : opts.maxSize === undefined ? undefined : parseSizeMiB(opts.maxSize, '--max-size') * 1024 * 1024;
+      const r = await pruneKernels({ ...(keep !== undefined ? { keep } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) });
+      const n = r.kernels.length;
+      process.stdout.write(
+        `removed ${n} cached kernel${n === 1 ? '' : 's'} and ${r.trees.length} build tree${r.trees.length === 1 ? '' : 's'}, ${mb(r.freedBytes)} freed, ${mb(r.leftBytes)} left` +
+          r.kernels.map((m) => `\n  ${m.key.slice(0, 12)} ${m.summary}`).join('') + '\n',
+      );
     });
 
   registerLearn(kernel);

@@ -14,7 +14,7 @@ import { exec, hasCommand } from '../../util/exec.ts';
 import { cacheDir } from '../../util/paths.ts';
 import { hasPvhNote } from '../../elf/index.ts';
 import {
-  buildTreeDir, expectedObjects, fragmentHash, kernelDir, kernelKey, kernelsDir, lookupFragment, readMeta, rememberFragment, type KernelMeta,
+  adoptFinishedTrees, expectedObjects, fragmentHash, kernelDir, kernelKey, kernelsDir, lockFile, lookupFragment, readMeta, rememberFragment, removeLeftovers, type KernelMeta,
 } from './cache.ts';
 import { configureKernel, makeArgs } from './configure.ts';
 import { composeFragment, fragmentText, type Fragment } from './fragment.ts';
@@ -22,6 +22,7 @@ import { acquireLock } from './lock.ts';
 import { createProgress } from './progress.ts';
 import { ensureSource, sourceVersion } from './source.ts';
 import { parseDotConfig } from './kconfig.ts';
+import { hasBuilt, markFinished, markUnfinished, nearestTree, readFinished, repairTree, seedTree, treeDir, type BaseTree } from './tree.ts';
 
 export interface BuiltKernel {
   readonly dir: string;
@@ -76,9 +77,10 @@ function summaryOf(config: BuildConfig): string {
 }
 
 /** Run make, streaming its output into the log and the progress bar. */
-async function runMake(args: string[], env: NodeJS.ProcessEnv, logPath: string, onLine: (l: string) => void): Promise<number> {
+async function runMake(args: string[], env: NodeJS.ProcessEnv, logPath: string, onLine: (l: string) => void, onSpawn: (pid: number) => Promise<void>): Promise<number> {
   const log = createWriteStream(logPath);
   const child = spawn('make', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) await onSpawn(child.pid);
   const feed = (s: NodeJS.ReadableStream) =>
     new Promise<void>((res) => {
       const rl = createInterface({ input: s });
@@ -119,15 +121,18 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
   if (early) return early;
 
   await mkdir(kernelsDir(), { recursive: true });
-  const lock = await acquireLock(join(kernelsDir(), `.lock-${fhash}`), {
+  const lock = await acquireLock(lockFile(fhash), {
     onWait: (pid) => log(`kernel: another build of this kernel is running (pid ${pid}); waiting for it`),
   });
   try {
     const after = await hit(); // the build we waited for
     if (after) return after;
 
+    await removeLeftovers(); // what killed builds left behind
     const source = await ensureSource(log);
-    const buildDir = buildTreeDir(fhash);
+    const buildDir = treeDir(fhash);
+    // A tree make worked in that never finished: a killed build of this fragment, continued below.
+    const resumed = hasBuilt(buildDir) && !(await readFinished(buildDir));
     const finalConfig = await configureKernel(source.dir, buildDir, fragment);
     const key = kernelKey(version, finalConfig, compiler, fragment.makeVars);
     if (complete(key)) {
@@ -135,6 +140,17 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       await rememberFragment(fhash, key);
       return { dir: kernelDir(key), meta: (await readMeta(key))!, cached: true, fragment };
     }
+    let base: BaseTree | undefined;
+    if (!hasBuilt(buildDir)) {
+      // A new configuration: start from the nearest finished tree, so make compiles only what the changed symbols touch.
+      await adoptFinishedTrees();
+      const nearest = await nearestTree({ sourceVersion: version, compiler, makeVars: fragment.makeVars, finalConfig });
+      if (nearest && (await seedTree(nearest, buildDir, finalConfig))) base = nearest;
+    } else if (resumed) {
+      const dropped = await repairTree(buildDir);
+      log(`kernel: continuing the build tree of a killed build (${buildDir})${dropped.length ? `; ${dropped.length} half-written target(s) removed` : ''}`);
+    }
+    await markUnfinished(buildDir);
 
     const useCcache = await hasCommand('ccache');
     const cc = `${useCcache ? 'ccache ' : ''}${llvm ? 'clang' : 'gcc'}`;
@@ -149,10 +165,11 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     };
     const jobs = availableParallelism();
     const logPath = join(buildDir, 'build.log');
-    log(`kernel: building ${key} (linux-source ${version}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}); log: ${logPath}`);
+    const from = base ? `, from the tree of ${base.info.key.slice(0, 12)} (${base.differing} symbol${base.differing === 1 ? '' : 's'} differ)` : '';
+    log(`kernel: building ${key} (linux-source ${version}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}${from}); log: ${logPath}`);
     const progress = createProgress('kernel', await expectedObjects(), options.progressStream);
     const started = Date.now();
-    const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l));
+    const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l), (pid) => lock.addHolder(pid));
     progress.done();
     const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
     if (code !== 0) {
@@ -200,6 +217,8 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
         objects: progress.objects,
         sizes: { bzImage: (await stat(join(tmp, 'bzImage'))).size, vmlinux: (await stat(join(tmp, 'vmlinux'))).size },
         hasPvh,
+        ...(base ? { base: { key: base.info.key, fragmentHash: base.info.fragmentHash, differing: base.differing } } : {}),
+        ...(resumed ? { resumed } : {}),
       };
       await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
       await rename(tmp, kernelDir(key)).catch(async (e: NodeJS.ErrnoException) => {
@@ -211,6 +230,8 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       throw e;
     }
     await rememberFragment(fhash, key);
+    // Last: from now on the tree may seed variants.
+    await markFinished(buildDir, { key, fragmentHash: fhash, sourceVersion: version, compiler, makeVars: fragment.makeVars });
     return { dir: kernelDir(key), meta: (await readMeta(key))!, cached: false, fragment };
   } finally {
     await lock.release();

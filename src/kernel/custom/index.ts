@@ -12,7 +12,7 @@ import { parseDotConfig } from './kconfig.ts';
 
 export { buildCustomKernel, compilerVersion, type BuiltKernel, type BuildOptions } from './build.ts';
 export { composeFragment, describeFragment, fragmentText, filesystemNeeds, type Fragment, type FragmentLine } from './fragment.ts';
-export { listKernels, pruneKernels, kernelDir, type KernelMeta } from './cache.ts';
+export { cacheUsage, listKernels, pruneKernels, kernelDir, type KernelMeta } from './cache.ts';
 
 /** Stage 3, custom flavour: build (or reuse) the kernel and describe it. Everything is built in: no modules. */
 export async function prepareCustomKernel(config: BuildConfig, needs: readonly string[], options: BuildOptions = {}): Promise<KernelArtifact> {

@@ -1,13 +1,15 @@
 /**
  * A lock file per build (O_EXCL, holding the owner's pid), so two builds of
  * the same kernel wait for each other instead of writing into one build
- * tree. A lock whose process is gone is stale and is taken over.
+ * tree. The owner adds the pid of the make it starts: when tailor is killed,
+ * its make lives on as an orphan and still writes into the tree, so the lock
+ * is stale only when every pid in it is gone; then it is taken over.
  */
-import { open, readFile, rm, mkdir } from 'node:fs/promises';
+import { appendFile, open, readFile, rm, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TailorError } from '../../errors.ts';
 
-function alive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -17,7 +19,15 @@ function alive(pid: number): boolean {
 }
 
 export interface Lock {
+  /** Another process working for the owner (make): the lock stays held while it lives. */
+  addHolder(pid: number): Promise<void>;
   release(): Promise<void>;
+}
+
+/** The pids a lock file names; empty while it is being written, or garbage. */
+export async function lockHolders(path: string): Promise<number[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.split('\n').map((l) => Number.parseInt(l, 10)).filter((n) => Number.isInteger(n) && n > 0);
 }
 
 /**
@@ -33,27 +43,27 @@ export async function acquireLock(path: string, options: { onWait?: (holder: num
       const fh = await open(path, 'wx');
       await fh.writeFile(`${process.pid}\n`);
       await fh.close();
-      return { release: () => rm(path, { force: true }) };
+      return { addHolder: (pid) => appendFile(path, `${pid}\n`), release: () => rm(path, { force: true }) };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
-    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (!Number.isInteger(holder) || holder <= 0) {
+    const holders = await lockHolders(path);
+    if (holders.length === 0) {
       // Being written right now, or garbage: give the writer a moment, then treat as stale.
       await new Promise((r) => setTimeout(r, 200));
-      const again = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-      if (!Number.isInteger(again) || again <= 0) await rm(path, { force: true });
+      if ((await lockHolders(path)).length === 0) await rm(path, { force: true });
       continue;
     }
-    if (!alive(holder)) {
-      await rm(path, { force: true }); // stale: its owner died (killed build)
+    const live = holders.find(processAlive);
+    if (live === undefined) {
+      await rm(path, { force: true }); // stale: its owner died (killed build) and so did its make
       continue;
     }
     if (!told) {
-      options.onWait?.(holder);
+      options.onWait?.(live);
       told = true;
     }
-    if (Date.now() > deadline) throw new TailorError(`timed out waiting for the kernel build lock ${path} (held by pid ${holder})`);
+    if (Date.now() > deadline) throw new TailorError(`timed out waiting for the kernel build lock ${path} (held by pid ${live})`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
