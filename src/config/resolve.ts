@@ -257,7 +257,7 @@ function validateCombination(values: Map<string, { value: OptionValue; source: V
   }
   const image = get('image') as string[];
   if (image.length === 0) throw new UsageError('image= is empty', 'name at least one module, or image=empty for the empty image');
-  if (get('fs') === 'rofs' && get('conf_drivers_virtio_blk') !== true && get('kernel') === 'custom') {
+  if (get('fs') === 'rofs' && get('conf_drivers_virtio_blk') !== true && get('kernel') !== 'stock') {
     throw new UsageError('fs=rofs boots from a virtio-blk disk, but conf_drivers_virtio_blk=0', 'set conf_drivers_virtio_blk=1 or use fs=ramfs');
   }
 }

@@ -105,7 +105,7 @@ export const optionSchema: readonly OptionSpec[] = [
   { name: 'arch', type: 'enum', default: 'x64', values: ['x64', 'aarch64'], group: 'kernel', help: 'target architecture' },
   { name: 'mode', type: 'enum', default: 'release', values: ['release', 'debug'], group: 'kernel', help: 'release: optimised; debug: debug info and kernel self-checks',
     kernel: { perValue: { debug: { DEBUG_KERNEL: 'y', DEBUG_INFO_DWARF5: 'y', BUG: 'y', DEBUG_BUGVERBOSE: 'y' } } }, noEffect: stockKernel },
-  { name: 'kernel', type: 'enum', default: 'custom', values: ['custom', 'stock'], group: 'kernel', help: "custom: a kernel built for this image from the options below (cached; the first build takes minutes); stock: Debian's prebuilt kernel plus the modules the image needs (the quick start and every benchmark's baseline)" },
+  { name: 'kernel', type: 'enum', default: 'custom', values: ['custom', 'general', 'stock'], group: 'kernel', help: "custom: a kernel built for this image from the options below (cached; the first build takes minutes); general: one kernel per driver profile and options with every built-in module's needs and the ramfs/rofs/ext4 roots, shared by the images it covers; stock: Debian's prebuilt kernel plus the modules the image needs (the quick start and every benchmark's baseline)" },
 
   // filesystem
   { name: 'fs', type: 'enum', default: 'ramfs', values: ['ramfs', 'rofs', 'ext4', 'btrfs', 'virtiofs'], group: 'filesystem',

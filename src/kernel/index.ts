@@ -70,8 +70,9 @@ export async function prepareKernel(
         pci: flag(config, 'conf_drivers_pci', true),
       });
     case 'custom':
+    case 'general':
       return prepareCustomKernel(config, needs, needSources ? { needSources } : {});
     default:
-      throw new TailorError(`unknown kernel flavour "${String(flavour)}" (expected stock or custom)`);
+      throw new TailorError(`unknown kernel flavour "${String(flavour)}" (expected stock, custom or general)`);
   }
 }

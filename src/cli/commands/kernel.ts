@@ -8,7 +8,7 @@ import { resolveConfig } from '../../config/index.ts';
 import type { BuildConfig } from '../../config/types.ts';
 import { UsageError } from '../../errors.ts';
 import { selectModules } from '../../modules/index.ts';
-import { buildCustomKernel, cacheUsage, composeFragment, describeFragment, kernelDir, pruneKernels } from '../../kernel/custom/index.ts';
+import { buildCustomKernel, buildGeneralKernel, cacheUsage, composeFragment, describeFragment, generalFragment, kernelDir, pruneKernels } from '../../kernel/custom/index.ts';
 import { parseSizeMiB } from '../../rootfs/disk.ts';
 import { formatTable } from '../table.ts';
 import { registerLearn } from './kernel-learn.ts';
@@ -30,7 +30,7 @@ function buildArgs(args: string[], cmd: Command, own: readonly string[]): string
 function customConfig(args: string[]): BuildConfig {
   // `tailor kernel ...` is about the custom kernel whatever the default flavour is.
   const config = resolveConfig(args.some((a) => a.startsWith('kernel=')) ? args : [...args, 'kernel=custom']);
-  if (config.options.kernel !== 'custom') throw new UsageError('tailor kernel works on custom kernels, and kernel=stock was given', 'drop kernel=stock');
+  if (config.options.kernel === 'stock') throw new UsageError('tailor kernel works on custom kernels, and kernel=stock was given', 'drop kernel=stock');
   for (const w of config.warnings) process.stderr.write(`tailor: warning: ${w}\n`);
   return config;
 }
@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .action((args: string[], _opts: unknown, cmd: Command) => {
       const config = customConfig(buildArgs(args, cmd, []));
       const { needs, sources } = moduleNeeds(config);
-      process.stdout.write(describeFragment(composeFragment(config, needs, sources)));
+      process.stdout.write(describeFragment(config.options.kernel === 'general' ? generalFragment(config) : composeFragment(config, needs, sources)));
     });
 
   kernel
@@ -69,7 +69,8 @@ export function register(program: Command): void {
       const started = Date.now();
       const config = customConfig(buildArgs(args, cmd, ['--json']));
       const { needs, sources } = moduleNeeds(config);
-      const built = await buildCustomKernel(config, needs, { needSources: sources });
+      const build = config.options.kernel === 'general' ? buildGeneralKernel : buildCustomKernel;
+      const built = await build(config, needs, { needSources: sources });
       const seconds = ((Date.now() - started) / 1000).toFixed(2);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ ...built.meta, dir: built.dir, cached: built.cached, seconds: Number(seconds) }, null, 2) + '\n');

@@ -8,15 +8,17 @@ import type { BuildConfig } from '../../config/types.ts';
 import { initrdCompressionsOf } from '../stock.ts';
 import type { KernelArtifact } from '../types.ts';
 import { buildCustomKernel, type BuildOptions } from './build.ts';
+import { buildGeneralKernel } from './general.ts';
 import { parseDotConfig } from './kconfig.ts';
 
 export { buildCustomKernel, compilerVersion, type BuiltKernel, type BuildOptions } from './build.ts';
+export { buildGeneralKernel, generalFragment } from './general.ts';
 export { composeFragment, describeFragment, fragmentText, filesystemNeeds, type Fragment, type FragmentLine } from './fragment.ts';
 export { cacheUsage, listKernels, pruneKernels, kernelDir, type KernelMeta } from './cache.ts';
 
-/** Stage 3, custom flavour: build (or reuse) the kernel and describe it. Everything is built in: no modules. */
+/** Stage 3, custom and general flavours: build (or reuse) the kernel and describe it. Everything is built in: no modules. */
 export async function prepareCustomKernel(config: BuildConfig, needs: readonly string[], options: BuildOptions = {}): Promise<KernelArtifact> {
-  const built = await buildCustomKernel(config, needs, options);
+  const built = config.options.kernel === 'general' ? await buildGeneralKernel(config, needs, options) : await buildCustomKernel(config, needs, options);
   const dotConfig = parseDotConfig(await readFile(join(built.dir, 'config'), 'utf8'));
   return {
     flavour: 'custom',
