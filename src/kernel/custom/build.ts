@@ -132,7 +132,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     const source = await ensureSource(log);
     const buildDir = treeDir(fhash);
     // A tree make worked in that never finished: a killed build of this fragment, continued below.
-    const resumed = hasBuilt(buildDir) && !(await readFinished(buildDir));
+    let resumed = hasBuilt(buildDir) && !(await readFinished(buildDir));
     const finalConfig = await configureKernel(source.dir, buildDir, fragment);
     const key = kernelKey(version, finalConfig, compiler, fragment.makeVars);
     if (complete(key)) {
@@ -167,10 +167,24 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     const logPath = join(buildDir, 'build.log');
     const from = base ? `, from the tree of ${base.info.key.slice(0, 12)} (${base.differing} symbol${base.differing === 1 ? '' : 's'} differ)` : '';
     log(`kernel: building ${key} (linux-source ${version}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}${from}); log: ${logPath}`);
-    const progress = createProgress('kernel', await expectedObjects(), options.progressStream);
+    const make = async (): Promise<{ code: number; objects: number }> => {
+      const progress = createProgress('kernel', await expectedObjects(), options.progressStream);
+      const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l), (pid) => lock.addHolder(pid));
+      progress.done();
+      return { code, objects: progress.objects };
+    };
     const started = Date.now();
-    const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l), (pid) => lock.addHolder(pid));
-    progress.done();
+    let { code, objects: compiled } = await make();
+    if (code !== 0 && (base || resumed)) {
+      // Kbuild is made to continue from any tree; should one still fail, a cold build settles whether the configuration itself does.
+      const tail = (await readFile(logPath, 'utf8')).trimEnd().split('\n').slice(-5).map((l) => `  | ${l}`).join('\n');
+      log(`kernel: the build from ${base ? 'a copied tree' : 'the killed build\'s tree'} failed (make exit ${code}):\n${tail}\nkernel: building from an empty tree`);
+      await rm(buildDir, { recursive: true, force: true });
+      base = undefined;
+      resumed = false;
+      await configureKernel(source.dir, buildDir, fragment);
+      ({ code, objects: compiled } = await make());
+    }
     const buildSeconds = Math.round((Date.now() - started) / 100) / 10;
     if (code !== 0) {
       const tail = (await readFile(logPath, 'utf8')).trimEnd().split('\n').slice(-15).join('\n');
@@ -214,7 +228,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
         summary: summaryOf(config),
         createdAt: new Date().toISOString(),
         buildSeconds,
-        objects: progress.objects,
+        objects: compiled,
         sizes: { bzImage: (await stat(join(tmp, 'bzImage'))).size, vmlinux: (await stat(join(tmp, 'vmlinux'))).size },
         hasPvh,
         ...(base ? { base: { key: base.info.key, fragmentHash: base.info.fragmentHash, differing: base.differing } } : {}),
