@@ -24,6 +24,7 @@ import { buildCustomKernel, type BuiltKernel } from '../src/kernel/custom/index.
 import { selectModules } from '../src/modules/index.ts';
 import { formatTable } from '../src/cli/table.ts';
 import { cacheDir } from '../src/util/paths.ts';
+import { runBenchScript } from '../src/analyze/bench-script.ts';
 
 interface Step {
   readonly step: string;
@@ -118,4 +119,4 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+await runBenchScript(import.meta.url, main);
