@@ -22,7 +22,7 @@ import { acquireLock } from './lock.ts';
 import { createProgress } from './progress.ts';
 import { ensureSource, sourceVersion } from './source.ts';
 import { parseDotConfig } from './kconfig.ts';
-import { hasBuilt, markFinished, markUnfinished, nearestTree, readFinished, repairTree, seedTree, treeDir, type BaseTree } from './tree.ts';
+import { hasBuilt, markFinished, markStarted, markUnfinished, nearestTree, readFinished, repairTree, seedTree, treeDir, type BaseTree } from './tree.ts';
 
 export interface BuiltKernel {
   readonly dir: string;
@@ -131,9 +131,14 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     await removeLeftovers(); // what killed builds left behind
     const source = await ensureSource(log);
     const buildDir = treeDir(fhash);
+    await adoptFinishedTrees();
     // A tree make worked in that never finished: a killed build of this fragment, continued below.
     let resumed = hasBuilt(buildDir) && !(await readFinished(buildDir));
-    const finalConfig = await configureKernel(source.dir, buildDir, fragment);
+    // A tree make worked in holds this fragment's final .config already: running Kconfig there again
+    // (tinyconfig first) would touch half of include/config/ and recompile what depends on it.
+    const kept = hasBuilt(buildDir) ? await readFile(join(buildDir, '.config'), 'utf8').catch(() => undefined) : undefined;
+    if (kept === undefined) resumed = false;
+    const finalConfig = kept ?? (await configureKernel(source.dir, buildDir, fragment));
     const key = kernelKey(version, finalConfig, compiler, fragment.makeVars);
     if (complete(key)) {
       // Another fragment already produced this exact .config.
@@ -141,9 +146,8 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       return { dir: kernelDir(key), meta: (await readMeta(key))!, cached: true, fragment };
     }
     let base: BaseTree | undefined;
-    if (!hasBuilt(buildDir)) {
+    if (kept === undefined) {
       // A new configuration: start from the nearest finished tree, so make compiles only what the changed symbols touch.
-      await adoptFinishedTrees();
       const nearest = await nearestTree({ sourceVersion: version, compiler, makeVars: fragment.makeVars, finalConfig });
       if (nearest && (await seedTree(nearest, buildDir, finalConfig))) base = nearest;
     } else if (resumed) {
@@ -151,6 +155,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       log(`kernel: continuing the build tree of a killed build (${buildDir})${dropped.length ? `; ${dropped.length} half-written target(s) removed` : ''}`);
     }
     await markUnfinished(buildDir);
+    await markStarted(buildDir);
 
     const useCcache = await hasCommand('ccache');
     const cc = `${useCcache ? 'ccache ' : ''}${llvm ? 'clang' : 'gcc'}`;
@@ -183,6 +188,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       base = undefined;
       resumed = false;
       await configureKernel(source.dir, buildDir, fragment);
+      await markStarted(buildDir);
       ({ code, objects: compiled } = await make());
     }
     const buildSeconds = Math.round((Date.now() - started) / 100) / 10;

@@ -57,9 +57,20 @@ export async function markUnfinished(dir: string): Promise<void> {
   await rm(join(dir, FINISHED), { force: true });
 }
 
-/** A tree make has built in before (a first make writes include/config/auto.conf). */
+/** Written before make first runs in a tree: from then on its .config is the final one and make may have left objects. */
+const STARTED = '.tailor-started';
+
+export async function markStarted(dir: string): Promise<void> {
+  await writeFile(join(dir, STARTED), '');
+}
+
+/**
+ * A tree make has worked in (a finished one, or a killed build's). Not the
+ * same as include/config/auto.conf, which Kconfig already writes when it
+ * only configures.
+ */
 export function hasBuilt(dir: string): boolean {
-  return existsSync(join(dir, 'include/config/auto.conf'));
+  return existsSync(join(dir, STARTED)) || existsSync(join(dir, FINISHED));
 }
 
 /** Symbols whose value differs between two .config texts (unset counts as n). */
