@@ -37,6 +37,15 @@ export function catalogNeeds(): Map<string, string[]> {
  */
 export function generalNeeds(config: BuildConfig): Map<string, string[]> {
   const needs = catalogNeeds();
+  // A need this driver profile contradicts (efi wants ACPI, microvm has none) stays out: images asking for it get kernel=custom's error.
+  for (const need of [...needs.keys()]) {
+    try {
+      composeFragment(generalConfig(config), [need]);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      needs.delete(need);
+    }
+  }
   const add = (need: string, who: string) => needs.set(need, [...(needs.get(need) ?? []), who]);
   for (const fs of generalFilesystems) for (const need of filesystemNeeds[fs] ?? []) add(need, `fs=${fs}`);
   if (config.options.conf_drivers_virtio_blk === true) add('virtio-blk', 'a disk root (conf_drivers_virtio_blk=1)');
