@@ -293,7 +293,7 @@ async function main(): Promise<void> {
       }
       const killed = run?.killedAtMs !== undefined;
       // After a kill of tailor alone, its children (make, gcc, mkfs) may still run while the next build starts.
-      const orphansRunning = killed && groupAlive(run!.pid);
+      const orphansRunning = killed && mode === 'process' && groupAlive(run!.pid);
       const untrustedAfterKill = untrustworthy(buildRoot);
       const litterAfterKill = litter(buildRoot, scratchKernels).length;
       const next = await build(work, env, buildDeadline, undefined, mounts);
