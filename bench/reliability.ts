@@ -73,6 +73,8 @@ interface BuildRun {
   /** Milliseconds from spawn at which each phase started and ended (absent: not reached). */
   readonly marks: Partial<Record<`${Phase}:${'start' | 'end'}`, number>>;
   readonly killedAtMs?: number;
+  /** The last progress line tailor had printed when the kill was sent (output arrives late under load). */
+  readonly lastLineAtKill?: string;
   readonly output: string;
 }
 
@@ -102,6 +104,8 @@ function build(cwd: string, env: NodeJS.ProcessEnv, deadlineMs: number, kill?: {
     let output = '';
     let pending = '';
     let killedAtMs: number | undefined;
+    let lastLine = '';
+    let lastLineAtKill: string | undefined;
     let killTimer: NodeJS.Timeout | undefined;
     const sigkill = (target: number) => {
       try {
@@ -118,12 +122,14 @@ function build(cwd: string, env: NodeJS.ProcessEnv, deadlineMs: number, kill?: {
       pending = lines.pop() ?? '';
       for (const line of lines) {
         const at = performance.now() - t0;
+        if (/^(tailor|kernel):/.test(line)) lastLine = line;
         for (const [p, re] of Object.entries(phases) as [Phase, (typeof phases)[Phase]][]) {
           if (re.start.test(line) && marks[`${p}:start`] === undefined) {
             marks[`${p}:start`] = at;
             if (kill?.phase === p) {
               killTimer = setTimeout(() => {
                 killedAtMs = performance.now() - t0;
+                lastLineAtKill = lastLine;
                 sigkill(kill.mode === 'group' ? -child.pid! : child.pid!);
               }, kill.delayMs);
             }
@@ -138,7 +144,7 @@ function build(cwd: string, env: NodeJS.ProcessEnv, deadlineMs: number, kill?: {
     child.on('close', (code) => {
       clearTimeout(deadline);
       if (killTimer) clearTimeout(killTimer);
-      resolvePromise({ pid: child.pid!, code, ms: performance.now() - t0, marks, ...(killedAtMs !== undefined && code === null ? { killedAtMs } : {}), output });
+      resolvePromise({ pid: child.pid!, code, ms: performance.now() - t0, marks, ...(killedAtMs !== undefined && code === null ? { killedAtMs, lastLineAtKill } : {}), output });
     });
   });
 }
@@ -204,6 +210,7 @@ interface Trial {
   readonly delayMs: number;
   readonly attempts: number;
   readonly killed: boolean;
+  readonly lastLineAtKill?: string;
   readonly orphansRunning: boolean;
   readonly untrustedAfterKill: readonly string[];
   /** Temporaries the kill left (the next build must remove them). */
@@ -304,6 +311,7 @@ async function main(): Promise<void> {
         delayMs,
         attempts,
         killed,
+        ...(run?.lastLineAtKill ? { lastLineAtKill: run.lastLineAtKill } : {}),
         orphansRunning,
         untrustedAfterKill,
         litterAfterKill,
