@@ -3,9 +3,9 @@
  * learn with a workload from the host through the forwarded port (real QEMU,
  * the init's raw_syscalls trace, Ctrl-C on the console to stop the server).
  * postgres on Debian's kernel (every feature there: the kernel: line is the
- * whole need); redis on its default custom kernel, whose module does not ask
- * for rseq (glibc registers one per thread and goes on without it), so the
- * ENOSYS report must name that feature.
+ * whole need). The custom-kernel case (redis's ENOSYS report naming rseq) was
+ * never run, its two kernels unbuilt on the session's loaded machine; it was
+ * taken out with this commit and comes back with a run that passes.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -60,22 +60,4 @@ test('learn on postgres (stock kernel, psql and pgbench from the host) prints it
   const saved = JSON.parse(readFileSync(join(project, 'build', 'pg', 'learn', 'learn.json'), 'utf8')) as { features: { feature: string }[]; tasks: string[] };
   assert.deepEqual(saved.features.map((f) => f.feature), features);
   assert.deepEqual(saved.tasks, ['postgres']);
-});
-
-test('learn on redis on its custom kernel names the features its ENOSYS calls lack', { timeout: 7_200_000 }, async (t) => {
-  const why = await missing(['redis-cli'], { '/usr/bin/redis-server': 'redis-server' });
-  if (why) return t.skip(why);
-  const b = tailorCli(['build', 'image=redis', 'name=redis'], 3_600_000);
-  assert.equal(b.status, 0, b.stderr);
-  const port = await freePort();
-  const r = tailorCli(['kernel', 'learn', 'redis', '--forward', `${port}:6379`, '--workload', `redis-cli -p ${port} SET k v | grep -qx OK && redis-cli -p ${port} GET k | grep -qx v`], 3_600_000);
-  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-  assert.match(r.stdout, /^kernel: \[.*\bepoll\b.*\bnet\b.*\]$/m);
-  assert.match(r.stdout, /calls that failed because this image's custom kernel \(its configuration plus tracing\) lacks a feature:/);
-  // glibc registers an rseq area per thread; the redis module does not ask for rseq
-  assert.match(r.stdout, /^ {2}rseq ×\d+ returned ENOSYS → feature rseq \(CONFIG_RSEQ\)$/m);
-  assert.match(r.stdout, /^ {2}rseq +rseq +\(not in this kernel: every call failed\)$/m);
-  assert.match(r.stdout, /^used but not among the image's kernel needs: .*\brseq\b/m);
-  // what the module asks for is there: madvise works
-  assert.doesNotMatch(r.stdout, /madvise ×\d+ returned ENOSYS/);
 });
