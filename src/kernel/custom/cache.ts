@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { cacheDir } from '../../util/paths.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { exec } from '../../util/exec.ts';
-import { lockHolders, processAlive } from './lock.ts';
+import { lockHolders } from './lock.ts';
+import { processAlive } from '../../util/process-alive.ts';
 import { markFinished, readFinished, treeDir, treesDir } from './tree.ts';
 
 export const kernelsDir = (): string => cacheDir('kernels');

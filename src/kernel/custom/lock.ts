@@ -8,15 +8,7 @@
 import { appendFile, open, readFile, rm, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TailorError } from '../../errors.ts';
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { processAlive } from '../../util/process-alive.ts';
 
 export interface Lock {
   /** Another process working for the owner (make): the lock stays held while it lives. */
