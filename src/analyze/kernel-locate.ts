@@ -3,9 +3,8 @@
  * (matched by the bzImage's sha256, which build.json records) and its build
  * tree (unstripped vmlinux with the symbol table, vmlinux.a, Makefiles).
  */
-import { createHash } from 'node:crypto';
+import { sha256File } from '../util/sha256.ts';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TailorError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
@@ -19,7 +18,6 @@ export interface LocatedKernel {
   readonly treeDir?: string;
 }
 
-const sha256File = async (path: string): Promise<string> => createHash('sha256').update(await readFile(path)).digest('hex');
 
 /** The cached custom kernel whose bzImage is byte-identical to the build's. */
 export async function locateCustomKernel(record: BuildRecord): Promise<LocatedKernel> {

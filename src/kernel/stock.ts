@@ -5,8 +5,7 @@
  * uncompressed PVH vmlinux prepared beside it. Later calls read the cache
  * only; apt is consulted again only when its package lists changed.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../util/sha256.ts';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TailorError } from '../errors.ts';
@@ -107,12 +106,6 @@ export async function resolveStockPackage(): Promise<StockPackage> {
   }
   await writeFileAtomic(recordPath, `${JSON.stringify({ aptLists: await aptListsStamp(), package: pkg }, null, 2)}\n`);
   return pkg;
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** Download and unpack `pkg` into `dir` (a fresh temp folder). */

@@ -3,8 +3,7 @@
  * beside the output, let the tool write a temporary image, rename it into
  * place, measure it, and remove the staging folder whatever happened.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../util/sha256.ts';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MissingToolError } from '../errors.ts';
@@ -18,14 +17,8 @@ export interface ImageFile {
   readonly sha256: string;
 }
 
-export async function sha256OfFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 export async function measureFile(path: string): Promise<ImageFile> {
-  return { bytes: (await stat(path)).size, sha256: await sha256OfFile(path) };
+  return { bytes: (await stat(path)).size, sha256: await sha256File(path) };
 }
 
 export async function requireTool(cmd: string, aptPackage: string, why: string): Promise<void> {

@@ -5,7 +5,7 @@
  * all images of the same tree list their files in the same order.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../util/sha256.ts';
 import { stat } from 'node:fs/promises';
 import { TailorError, UsageError } from '../errors.ts';
 import type { ContentTree, TreeEntry } from './types.ts';
@@ -65,12 +65,6 @@ function describe(e: TreeEntry): string {
   }
 }
 
-async function fileDigest(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /** The bytes two entries would put in the image are the same (duplicates from two modules are fine then). */
 async function sameContent(a: TreeEntry, b: TreeEntry): Promise<boolean> {
   if (a.kind === 'symlink' || b.kind === 'symlink') {
@@ -83,7 +77,7 @@ async function sameContent(a: TreeEntry, b: TreeEntry): Promise<boolean> {
   }
   if (a.kind === 'file' && b.kind === 'file' && a.source === b.source) return true;
   const digest = (e: TreeEntry) =>
-    e.kind === 'file' ? fileDigest(e.source) : createHash('sha256').update((e as { data: Uint8Array }).data).digest('hex');
+    e.kind === 'file' ? sha256File(e.source) : createHash('sha256').update((e as { data: Uint8Array }).data).digest('hex');
   return (await digest(a)) === (await digest(b));
 }
 
