@@ -121,6 +121,10 @@ export const optionSchema: readonly OptionSpec[] = [
   { name: 'conf_drivers_profile', type: 'enum', default: 'virtio', values: Object.keys(driverProfiles), group: 'drivers',
     help: 'driver set; the conf_drivers_* switches refine it' },
   ...driverOptions,
+  { name: 'kernel_patches', type: 'list', default: [], group: 'kernel',
+    help: 'unified diffs applied in order to a copy of the kernel source before Kconfig runs (custom and general kernels): paths to .patch files, or built-in patch names from conf/kernel-patches/ (compact-layout); a patch may set the symbols it adds with Tailor-Kconfig: CONFIG_X=y lines before its first diff',
+    effect: 'the series (with the modules\' kernel_patches: and kernel_sources:) is part of the kernel cache key; tailor kernel config lists it',
+    noEffect: stockKernel },
   { name: 'conf_hide_symbols', type: 'bool', default: false, group: 'kernel', help: 'no kallsyms in the kernel and every ELF file in the image stripped',
     kernel: { whenOn: { KALLSYMS: 'n' } }, effect: 'strips ELF files in the image',
     // Half of the option works with any kernel (stripping); the kallsyms half needs a custom kernel: say so.

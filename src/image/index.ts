@@ -9,7 +9,7 @@ import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, symlink, wr
 import { basename, join, relative } from 'node:path';
 import type { BuildConfig } from '../config/types.ts';
 import { UsageError } from '../errors.ts';
-import { prepareKernel } from '../kernel/index.ts';
+import { moduleSourceRequests, prepareKernel } from '../kernel/index.ts';
 import type { KernelArtifact } from '../kernel/types.ts';
 import { planModules, selectModules } from '../modules/index.ts';
 import type { ModulePlan } from '../modules/types.ts';
@@ -80,7 +80,7 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
     progress(`preparing the ${String(o.kernel)} kernel (needs: ${needs.join(', ') || 'none'})`);
     const needSources = new Map<string, string[]>();
     for (const m of plan.order) for (const n of m.kernelNeeds) needSources.set(n, [...(needSources.get(n) ?? []), `module ${m.name}`]);
-    const kernel = await prepareKernel(config, needs, needSources);
+    const kernel = await prepareKernel(config, needs, needSources, moduleSourceRequests(selection.order));
 
     progress('building the guest init');
     const initPath = await buildGuestInit();

@@ -3,10 +3,13 @@
  * the modules the image needs) or custom (built for this configuration).
  */
 import type { BuildConfig } from '../config/types.ts';
-import { TailorError } from '../errors.ts';
+import { TailorError, UsageError } from '../errors.ts';
 import { prepareStockKernel } from './stock.ts';
 import { prepareCustomKernel } from './custom/index.ts';
 import type { KernelArtifact } from './types.ts';
+import type { SourceRequest } from './custom/series.ts';
+
+export { moduleSourceRequests, type SourceRequest } from './custom/series.ts';
 
 export type { KernelArtifact, KernelModuleFile } from './types.ts';
 export { kernelFeatures, kernelFeatureNames, validateKernelNeeds, stockModulesFor, kconfigFor } from './features.ts';
@@ -61,17 +64,23 @@ export async function prepareKernel(
   config: BuildConfig,
   needs: readonly string[],
   needSources?: ReadonlyMap<string, readonly string[]>,
+  /** Kernel patches and Kbuild folders the image's modules ask for (custom kernels only). */
+  sourceRequests: readonly SourceRequest[] = [],
 ): Promise<KernelArtifact> {
   const flavour = config.options.kernel ?? 'stock';
   switch (flavour) {
     case 'stock':
+      if (sourceRequests.length) {
+        const who = [...new Set(sourceRequests.map((r) => r.who))].join(', ');
+        throw new UsageError(`${who} change${sourceRequests.length === 1 ? 's' : ''} the kernel's source (kernel_patches: or kernel_sources: in module.yaml), and kernel=stock is Debian's prebuilt kernel`, 'use kernel=custom');
+      }
       return prepareStockKernel([...needs, ...stockNetNeeds(needs), ...stockDriverNeeds(config)], {
         mmio: flag(config, 'conf_drivers_mmio', true),
         pci: flag(config, 'conf_drivers_pci', true),
       });
     case 'custom':
     case 'general':
-      return prepareCustomKernel(config, needs, needSources ? { needSources } : {});
+      return prepareCustomKernel(config, needs, { ...(needSources ? { needSources } : {}), sourceRequests });
     default:
       throw new TailorError(`unknown kernel flavour "${String(flavour)}" (expected stock, custom or general)`);
   }

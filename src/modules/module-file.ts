@@ -4,7 +4,7 @@
  * Its usr.manifest is not looked at here: a build may write it (manifestPath).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import { parseYamlFile } from '../util/yaml-file.ts';
 import { parseFileMaps, type FileMap } from './file-map.ts';
@@ -35,11 +35,15 @@ export interface ModuleDefinition {
   /** OSv's usr_files: host folders mapped into the guest with include/exclude globs. */
   readonly files: readonly FileMap[];
   readonly build?: string;
+  /** Unified diffs (absolute paths) applied to the custom kernel's source, in order. */
+  readonly kernelPatches: readonly string[];
+  /** A Kbuild folder (absolute path) built into the custom kernel. */
+  readonly kernelSources?: string;
   /** Debian packages the module takes files from: package name → a file that shows it is installed. */
   readonly packages: Readonly<Record<string, string>>;
 }
 
-const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_present', 'provides', 'kernel', 'run', 'configs', 'run_on_init', 'files', 'build', 'packages']);
+const knownKeys = new Set(['name', 'description', 'requires', 'requires_if_present', 'provides', 'kernel', 'run', 'configs', 'run_on_init', 'files', 'build', 'packages', 'kernel_patches', 'kernel_sources']);
 
 /** The module's usr.manifest if it exists now: asked when the plan is made, after the module's build (which may write it). */
 export function manifestPath(def: ModuleDefinition): string | undefined {
@@ -109,6 +113,8 @@ export function readModuleFile(dir: string): ModuleDefinition {
     runOnInit,
     files: parseFileMaps(d.files, file),
     build: text('build'),
+    kernelPatches: strings('kernel_patches').map((p) => resolve(dir, p)),
+    ...(text('kernel_sources') !== undefined ? { kernelSources: resolve(dir, text('kernel_sources')!) } : {}),
     packages: packagesRaw as Record<string, string>,
   };
 }

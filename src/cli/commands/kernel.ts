@@ -11,15 +11,17 @@ import { selectModules } from '../../modules/index.ts';
 import { buildCustomKernel, buildGeneralKernel, cacheUsage, composeFragment, describeFragment, generalFragment, kernelDir, pruneKernels } from '../../kernel/custom/index.ts';
 import { parseSizeMiB } from '../../rootfs/disk.ts';
 import { formatTable } from '../table.ts';
+import { moduleSourceRequests, type SourceRequest } from '../../kernel/custom/series.ts';
 import { registerLearn } from './kernel-learn.ts';
 
 /** The image's kernel needs with the modules that asked for each. */
-function moduleNeeds(config: BuildConfig): { needs: string[]; sources: Map<string, string[]> } {
+function moduleNeeds(config: BuildConfig): { needs: string[]; sources: Map<string, string[]>; sourceRequests: SourceRequest[] } {
   const sources = new Map<string, string[]>();
-  for (const m of selectModules(config).order) {
+  const order = selectModules(config).order;
+  for (const m of order) {
     for (const need of m.kernel) sources.set(need, [...(sources.get(need) ?? []), `module ${m.name}`]);
   }
-  return { needs: [...sources.keys()].sort(), sources };
+  return { needs: [...sources.keys()].sort(), sources, sourceRequests: moduleSourceRequests(order) };
 }
 
 /** Build arguments as the user typed them (commander leaves unknown options such as --profile=X in cmd.args). */
@@ -55,8 +57,8 @@ export function register(program: Command): void {
     .allowUnknownOption(true)
     .action((args: string[], _opts: unknown, cmd: Command) => {
       const config = customConfig(buildArgs(args, cmd, []));
-      const { needs, sources } = moduleNeeds(config);
-      process.stdout.write(describeFragment(config.options.kernel === 'general' ? generalFragment(config) : composeFragment(config, needs, sources)));
+      const { needs, sources, sourceRequests } = moduleNeeds(config);
+      process.stdout.write(describeFragment(config.options.kernel === 'general' ? generalFragment(config) : composeFragment(config, needs, sources, sourceRequests)));
     });
 
   kernel
@@ -68,9 +70,9 @@ export function register(program: Command): void {
     .action(async (args: string[], opts: { json?: boolean }, cmd: Command) => {
       const started = Date.now();
       const config = customConfig(buildArgs(args, cmd, ['--json']));
-      const { needs, sources } = moduleNeeds(config);
+      const { needs, sources, sourceRequests } = moduleNeeds(config);
       const build = config.options.kernel === 'general' ? buildGeneralKernel : buildCustomKernel;
-      const built = await build(config, needs, { needSources: sources });
+      const built = await build(config, needs, { needSources: sources, sourceRequests });
       const seconds = ((Date.now() - started) / 1000).toFixed(2);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ ...built.meta, dir: built.dir, cached: built.cached, seconds: Number(seconds) }, null, 2) + '\n');

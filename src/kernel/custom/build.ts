@@ -21,6 +21,8 @@ import { composeFragment, fragmentText, type Fragment } from './fragment.ts';
 import { acquireLock } from './lock.ts';
 import { createProgress } from './progress.ts';
 import { ensureSource, sourceVersion } from './source.ts';
+import { ensurePatchedSource } from './patched-source.ts';
+import { seriesFiles, seriesId, type SourceRequest } from './series.ts';
 import { parseDotConfig } from './kconfig.ts';
 import { hasBuilt, markFinished, markStarted, markUnfinished, nearestTree, readFinished, repairTree, seedTree, treeDir, type BaseTree } from './tree.ts';
 
@@ -38,6 +40,8 @@ export interface BuildOptions {
   readonly progressStream?: NodeJS.WriteStream;
   /** Who asked for each kernel need, for the fragment's reasons. */
   readonly needSources?: ReadonlyMap<string, readonly string[]>;
+  /** Kernel patches and Kbuild folders the image's modules ask for. */
+  readonly sourceRequests?: readonly SourceRequest[];
 }
 
 /** Files every complete cache folder has. */
@@ -108,10 +112,13 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
   if (config.options.arch !== undefined && config.options.arch !== 'x64') {
     throw new TailorError(`kernel=custom builds x86-64 kernels only, and arch=${String(config.options.arch)}`, { hint: 'use arch=x64' });
   }
-  const fragment = composeFragment(config, needs, options.needSources);
+  const fragment = composeFragment(config, needs, options.needSources, options.sourceRequests);
   const llvm = fragment.makeVars.LLVM === '1';
   const [version, compiler] = await Promise.all([sourceVersion(), compilerVersion(llvm)]);
-  const fhash = fragmentHash(version, fragmentText(fragment), compiler, fragment.makeVars);
+  // A patched kernel is another source: the series joins the source version in both cache keys.
+  const series = fragment.series ?? [];
+  const sourceId = series.length ? `${version}+${seriesId(series)}` : version;
+  const fhash = fragmentHash(sourceId, fragmentText(fragment), compiler, fragment.makeVars);
 
   const hit = async (): Promise<BuiltKernel | undefined> => {
     const meta = await lookupFragment(fhash);
@@ -129,7 +136,9 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     if (after) return after;
 
     await removeLeftovers(); // what killed builds left behind
-    const source = await ensureSource(log);
+    const unpatched = await ensureSource(log);
+    const source = await ensurePatchedSource(unpatched, series, log);
+    const changedFiles = seriesFiles(series);
     const buildDir = treeDir(fhash);
     await adoptFinishedTrees();
     // A tree make worked in that never finished: a killed build of this fragment, continued below.
@@ -139,7 +148,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     const kept = hasBuilt(buildDir) ? await readFile(join(buildDir, '.config'), 'utf8').catch(() => undefined) : undefined;
     if (kept === undefined) resumed = false;
     const finalConfig = kept ?? (await configureKernel(source.dir, buildDir, fragment));
-    const key = kernelKey(version, finalConfig, compiler, fragment.makeVars);
+    const key = kernelKey(sourceId, finalConfig, compiler, fragment.makeVars);
     if (complete(key)) {
       // Another fragment already produced this exact .config.
       await rememberFragment(fhash, key);
@@ -148,8 +157,8 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     let base: BaseTree | undefined;
     if (kept === undefined) {
       // A new configuration: start from the nearest finished tree, so make compiles only what the changed symbols touch.
-      const nearest = await nearestTree({ sourceVersion: version, compiler, makeVars: fragment.makeVars, finalConfig });
-      if (nearest && (await seedTree(nearest, buildDir, finalConfig))) base = nearest;
+      const nearest = await nearestTree({ sourceVersion: version, compiler, makeVars: fragment.makeVars, finalConfig, sourceFiles: changedFiles });
+      if (nearest && (await seedTree(nearest, buildDir, finalConfig, { dir: source.dir, files: changedFiles, unpatchedDir: unpatched.dir }))) base = nearest;
     } else if (resumed) {
       const dropped = await repairTree(buildDir);
       log(`kernel: continuing the build tree of a killed build (${buildDir})${dropped.length ? `; ${dropped.length} half-written target(s) removed` : ''}`);
@@ -171,7 +180,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     const jobs = availableParallelism();
     const logPath = join(buildDir, 'build.log');
     const from = base ? `, from the tree of ${base.info.key.slice(0, 12)} (${base.differing} symbol${base.differing === 1 ? '' : 's'} differ)` : '';
-    log(`kernel: building ${key} (linux-source ${version}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}${from}); log: ${logPath}`);
+    log(`kernel: building ${key} (linux-source ${version}${series.length ? ` with ${series.length} source layer${series.length === 1 ? '' : 's'} (${series.map((l) => l.name).join(', ')})` : ''}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}${from}); log: ${logPath}`);
     const make = async (): Promise<{ code: number; objects: number }> => {
       const progress = createProgress('kernel', await expectedObjects(), options.progressStream);
       const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l), (pid) => lock.addHolder(pid));
@@ -231,7 +240,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
         sourceVersion: version,
         compiler,
         makeVars: fragment.makeVars,
-        summary: summaryOf(config),
+        summary: `${summaryOf(config)}${series.length ? ` source=${series.map((l) => l.name).join('+')}` : ''}`,
         createdAt: new Date().toISOString(),
         buildSeconds,
         objects: compiled,
@@ -239,6 +248,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
         hasPvh,
         ...(base ? { base: { key: base.info.key, fragmentHash: base.info.fragmentHash, differing: base.differing } } : {}),
         ...(resumed ? { resumed } : {}),
+        ...(series.length ? { series: series.map((l) => ({ kind: l.kind, name: l.name, sha256: l.sha256, reasons: l.reasons })) } : {}),
       };
       await writeFile(join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
       await rename(tmp, kernelDir(key)).catch(async (e: NodeJS.ErrnoException) => {
@@ -251,7 +261,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     }
     await rememberFragment(fhash, key);
     // Last: from now on the tree may seed variants.
-    await markFinished(buildDir, { key, fragmentHash: fhash, sourceVersion: version, compiler, makeVars: fragment.makeVars });
+    await markFinished(buildDir, { key, fragmentHash: fhash, sourceVersion: version, compiler, makeVars: fragment.makeVars, sourceDir: source.dir, sourceFiles: changedFiles });
     return { dir: kernelDir(key), meta: (await readMeta(key))!, cached: false, fragment };
   } finally {
     await lock.release();

@@ -46,6 +46,8 @@ export interface KernelMeta {
   readonly base?: { readonly key: string; readonly fragmentHash: string; readonly differing: number };
   /** The build continued the tree of an earlier, killed build of the same fragment. */
   readonly resumed?: boolean;
+  /** Patches and Kbuild folders applied to the source, in order (absent: Debian's source as is). */
+  readonly series?: readonly { readonly kind: 'patch' | 'kbuild'; readonly name: string; readonly sha256: string; readonly reasons: readonly string[] }[];
 }
 
 export function sha256(...parts: string[]): string {

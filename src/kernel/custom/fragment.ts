@@ -11,6 +11,7 @@ import { kernelFeatures, validateKernelNeeds } from '../features.ts';
 import { baseFragment } from './base.ts';
 import { diskDriverSwitches, driversForNeeds } from './device-drivers.ts';
 import { kconfigLine } from './kconfig.ts';
+import { composeSeries, describeSeries, type SourceLayer, type SourceRequest } from './series.ts';
 
 export interface FragmentLine {
   readonly symbol: string;
@@ -26,6 +27,8 @@ export interface Fragment {
   /** Make variables for the build (KCFLAGS=-O3, LLVM=1), with reasons. */
   readonly makeVars: Readonly<Record<string, string>>;
   readonly notes: readonly string[];
+  /** Patches and Kbuild folders applied to the source, in order (series.ts); absent or empty: Debian's source as is. */
+  readonly series?: readonly SourceLayer[];
 }
 
 /**
@@ -114,6 +117,8 @@ export function composeFragment(
   needs: readonly string[],
   /** Who asked for each need (e.g. "module httpserver"), for the reasons; optional. */
   needSources: ReadonlyMap<string, readonly string[]> = new Map(),
+  /** Patches and Kbuild folders the image's modules ask for. */
+  sourceRequests: readonly SourceRequest[] = [],
 ): Fragment {
   const b = new FragmentBuilder();
   const o = config.options;
@@ -190,7 +195,11 @@ export function composeFragment(
   }
   if (o.lto === true) makeVars.LLVM = '1';
 
-  return { lines: b.lines(), makeVars, notes };
+  // (f) the source series: symbols its patches add and set (Tailor-Kconfig: lines)
+  const series = composeSeries(config, sourceRequests);
+  for (const layer of series) b.addAll(layer.kconfig, `kernel patch ${layer.name} (${layer.reasons.join('; ')})`);
+
+  return { lines: b.lines(), makeVars, notes, ...(series.length ? { series } : {}) };
 }
 
 /** The fragment as a Kconfig file (what merge_config.sh reads). */
@@ -204,5 +213,6 @@ export function describeFragment(fragment: Fragment): string {
   const out = fragment.lines.map((l) => `${kconfigLine(l.symbol, l.value).padEnd(width)}  # ${l.reasons.join('; ')}`);
   for (const [k, v] of Object.entries(fragment.makeVars)) out.push(`# make ${k}=${v}`);
   for (const n of fragment.notes) out.push(`# note: ${n}`);
+  if (fragment.series?.length) out.push('# source series (applied in order to a copy of the kernel source):', ...describeSeries(fragment.series).map((l) => `#   ${l}`));
   return out.join('\n') + '\n';
 }

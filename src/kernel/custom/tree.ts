@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exec } from '../../util/exec.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
@@ -34,6 +34,10 @@ export interface TreeInfo {
   readonly sourceVersion: string;
   readonly compiler: string;
   readonly makeVars: Readonly<Record<string, string>>;
+  /** The source folder make read (absent in trees from before patched sources: the shared unpacked source). */
+  readonly sourceDir?: string;
+  /** Files (relative to the source) the tree's patch series changed or added; absent or empty: none. */
+  readonly sourceFiles?: readonly string[];
   readonly finishedAt: string;
   /** Changes every time the tree is finished: a copy checks it did not change while copying. */
   readonly nonce: string;
@@ -94,6 +98,29 @@ export interface TreeWanted {
   readonly compiler: string;
   readonly makeVars: Readonly<Record<string, string>>;
   readonly finalConfig: string;
+  /** Files the new build's patch series changed or added (see TreeInfo.sourceFiles); absent: none. */
+  readonly sourceFiles?: readonly string[];
+}
+
+/** The source a seeded tree will be built from, when it may differ from the base tree's. */
+export interface SeedSource {
+  /** The (maybe patched) source folder of the new build. */
+  readonly dir: string;
+  /** Files its patch series changed or added. */
+  readonly files: readonly string[];
+  /** The shared unpacked source: the source of trees that do not record theirs. */
+  readonly unpatchedDir: string;
+}
+
+/**
+ * A tree may seed a build of another source series only when every file its
+ * own series changed is changed by the new one too: seedTree then marks those
+ * files newer than every object, so make rebuilds what they touch. (A file
+ * the base changed and the new build does not would keep its old object.)
+ */
+export function seriesCompatible(base: readonly string[] | undefined, wanted: readonly string[]): boolean {
+  const want = new Set(wanted);
+  return (base ?? []).every((f) => want.has(f));
 }
 
 /** Finished trees built from the same source, compiler and make variables. */
@@ -106,6 +133,7 @@ export async function finishedTrees(want: Omit<TreeWanted, 'finalConfig'>): Prom
     const info = await readFinished(dir);
     if (!info || info.sourceVersion !== want.sourceVersion || info.compiler !== want.compiler) continue;
     if (JSON.stringify(info.makeVars) !== JSON.stringify(want.makeVars)) continue;
+    if (!seriesCompatible(info.sourceFiles, want.sourceFiles ?? [])) continue;
     out.push({ dir, info });
   }
   return out;
@@ -129,7 +157,7 @@ export async function nearestTree(want: TreeWanted): Promise<BaseTree | undefine
  * Returns false (and leaves `dest` alone) when the base changed while it was
  * being copied.
  */
-export async function seedTree(base: BaseTree, dest: string, finalConfig: string): Promise<boolean> {
+export async function seedTree(base: BaseTree, dest: string, finalConfig: string, source?: SeedSource): Promise<boolean> {
   const tmp = `${dest}.seed-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
   try {
@@ -138,7 +166,14 @@ export async function seedTree(base: BaseTree, dest: string, finalConfig: string
     await exec('cp', ['-a', '--reflink=auto', base.dir, tmp]);
     if ((await readFinished(base.dir))?.nonce !== base.info.nonce) return false;
     await markUnfinished(tmp);
-    await rebaseCommandFiles(tmp, base.dir, dest);
+    const baseSource = base.info.sourceDir ?? source?.unpatchedDir;
+    const moved = source !== undefined && baseSource !== undefined && baseSource !== source.dir;
+    await rebaseCommandFiles(tmp, [[base.dir, dest], ...(moved ? [[baseSource, source.dir] as const] : [])]);
+    if (moved) {
+      // Another series: its changed files (private copies in the patched source) become newer than every object.
+      const now = new Date();
+      for (const f of source.files) await utimes(join(source.dir, f), now, now).catch(() => {});
+    }
     // A newer .config makes kbuild re-sync include/config/ and touch the symbols that changed.
     await writeFile(join(tmp, '.config'), finalConfig);
     await rm(dest, { recursive: true, force: true });
@@ -159,16 +194,18 @@ async function walk(dir: string, visit: (dir: string, names: string[]) => Promis
  * Some .cmd files (objtool's, built by tools/build) name files by the tree's
  * absolute path. In a copy they would point into the base tree: make would
  * rebuild them for the changed command line, or fail once the base is pruned.
- * Point them at the copy (same length: both are kbuild/<32 hex>).
+ * Point them at the copy. Every .cmd names the source folder too: a base of
+ * another (patched) source gets the new folder, so unchanged command lines
+ * stay unchanged.
  */
-async function rebaseCommandFiles(copy: string, from: string, to: string): Promise<void> {
+async function rebaseCommandFiles(copy: string, moves: readonly (readonly [string, string])[]): Promise<void> {
   await walk(copy, async (dir, names) => {
     for (const name of names) {
       if (!name.endsWith('.cmd') && !name.endsWith('.d')) continue;
       const path = join(dir, name);
       const text = await readFile(path, 'utf8').catch(() => undefined);
-      if (text === undefined || !text.includes(from)) continue;
-      await writeFile(path, text.split(from).join(to));
+      if (text === undefined || !moves.some(([from]) => text.includes(from))) continue;
+      await writeFile(path, moves.reduce((t, [from, to]) => t.split(from).join(to), text));
     }
   });
 }
