@@ -1055,25 +1055,35 @@ int cl_decode_app(char *text)
 /* Module names treat '-' and '_' alike. */
 static int same_module_char(char a, char b) { return a == b || ((a == '-' || a == '_') && (b == '-' || b == '_')); }
 
+const char *cl_next_word(const char **cursor, size_t *len)
+{
+	const char *p = *cursor;
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (!*p) {
+		*cursor = p;
+		return NULL;
+	}
+	/* a word ends at a blank outside double quotes (the kernel's rule) */
+	const char *w = p;
+	int inq = 0;
+	while (*p && (inq || (*p != ' ' && *p != '\t' && *p != '\n'))) {
+		if (*p == '"')
+			inq = !inq;
+		p++;
+	}
+	*len = (size_t)(p - w);
+	*cursor = p;
+	return w;
+}
+
 char *cl_module_params(const char *words, const char *module)
 {
 	struct buf out = {0};
 	size_t ml = strlen(module);
-	const char *p = words;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		if (!*p)
-			break;
-		/* a word ends at a blank outside double quotes (the kernel's rule) */
-		const char *w = p;
-		int inq = 0;
-		while (*p && (inq || (*p != ' ' && *p != '\t' && *p != '\n'))) {
-			if (*p == '"')
-				inq = !inq;
-			p++;
-		}
-		size_t wl = (size_t)(p - w);
+	const char *p = words, *w;
+	size_t wl;
+	while ((w = cl_next_word(&p, &wl))) {
 		size_t i = 0;
 		while (i < ml && i < wl && same_module_char(w[i], module[i]))
 			i++;

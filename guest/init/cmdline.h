@@ -133,6 +133,13 @@ int cl_decode_app(char *text);
 size_t cl_appended_start(const char *text);
 
 /*
+ * The next kernel command-line word at *cursor (blanks skipped; a word ends
+ * at a blank outside double quotes, as the kernel splits): its start, with
+ * its length in *len, and *cursor moved past it. NULL at the end.
+ */
+const char *cl_next_word(const char **cursor, size_t *len);
+
+/*
  * The parameters for kernel module `module` found in kernel command-line
  * words ("virtio_mmio.device=512@0x1000:5" gives "device=512@0x1000:5"),
  * space-separated, as modprobe would pass them. malloc'd; NULL if out of memory.

@@ -30,18 +30,9 @@
 char *kernel_word(const char *words, const char *name)
 {
 	size_t nl = strlen(name);
-	const char *p = words;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		const char *w = p;
-		int inq = 0;
-		while (*p && (inq || (*p != ' ' && *p != '\t' && *p != '\n'))) {
-			if (*p == '"')
-				inq = !inq;
-			p++;
-		}
-		size_t wl = (size_t)(p - w);
+	const char *p = words, *w;
+	size_t wl;
+	while ((w = cl_next_word(&p, &wl))) {
 		if (wl >= nl && strncmp(w, name, nl) == 0 && (w[nl] == '=' || (wl == nl && name[nl - 1] != '='))) {
 			const char *v = w[nl] == '=' ? w + nl + 1 : w + nl;
 			size_t vl = (size_t)(p - v);

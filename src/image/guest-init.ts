@@ -4,7 +4,8 @@
  * is never rebuilt and a changed one never reused.
  */
 import { createHash } from 'node:crypto';
-import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MissingToolError, TailorError } from '../errors.ts';
 import { exec, hasCommand } from '../util/exec.ts';
@@ -47,14 +48,6 @@ export async function guestInitSourceHash(): Promise<string> {
   return hash.digest('hex').slice(0, 16);
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function buildGuestTarget(target: GuestTarget): Promise<string> {
   if (!(await hasCommand('musl-gcc'))) {
@@ -65,7 +58,7 @@ async function buildGuestTarget(target: GuestTarget): Promise<string> {
   }
   const dir = cacheDir('init', await guestInitSourceHash());
   const binary = join(dir, target);
-  if (await exists(binary)) return binary;
+  if (existsSync(binary)) return binary;
 
   // Build beside the final folder, then rename: a crash never leaves a half-built init to reuse.
   const tmp = tempSibling(`${dir}-${target}`);
@@ -83,7 +76,7 @@ async function buildGuestTarget(target: GuestTarget): Promise<string> {
       await rename(join(tmp, target), binary);
     } catch (err) {
       // another build of the same sources won the race: its binary is identical
-      if (!(await exists(binary))) throw err;
+      if (!existsSync(binary)) throw err;
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });

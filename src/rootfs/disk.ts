@@ -3,7 +3,8 @@
  * a formatted ext4 or btrfs file system, or a raw sparse file. Written
  * beside the final name and renamed, never over an existing file unless asked.
  */
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TailorError, UsageError } from '../errors.ts';
 import { tempSibling } from '../util/atomic.ts';
@@ -39,7 +40,7 @@ export async function createEmptyDisk(path: string, fs: DiskFs | string, sizeMiB
   }
   const kind = fs as DiskFs;
   checkSizeMiB(sizeMiB, kind, minMiB[kind], '--size');
-  if (!options.force && (await exists(path))) {
+  if (!options.force && existsSync(path)) {
     throw new UsageError(`${path} already exists`, 'remove it, choose another name, or pass --force to replace it');
   }
   if (kind === 'ext4') await requireTool('mke2fs', 'e2fsprogs', 'ext4 disks are written with it');
@@ -71,14 +72,6 @@ export async function createEmptyDisk(path: string, fs: DiskFs | string, sizeMiB
   return { path, fs: kind, sizeMiB, bytes: sizeMiB * MiB };
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Parse a size such as 64M, 1G, 512K, 1.5G or 100 (MiB) into whole MiB. */
 export function parseSizeMiB(text: string, option = '--size'): number {

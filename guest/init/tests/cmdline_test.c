@@ -534,6 +534,14 @@ static void test_helpers(void)
 		check_str(what, got, params[i][2]);
 		free(got);
 	}
+	/* the word scanner both the module parameters and the root switch read with */
+	const char *cur = "  a \"b c\"d\te\n", *w;
+	size_t wl;
+	char words[128] = "";
+	while ((w = cl_next_word(&cur, &wl)))
+		snprintf(words + strlen(words), sizeof words - strlen(words), "[%.*s]", (int)wl, w);
+	check_str("next word", words, "[a][\"b c\"d][e]");
+	check_str("next word at the end", cl_next_word(&cur, &wl) ? "word" : "NULL", "NULL");
 	char out[128];
 	int rc = cl_replace_field("4096\t16384\t4194304\n", 1, "262144", 1, out, sizeof out);
 	check_str("replace field", rc == 0 ? out : "(error)", "4096\t262144\t4194304");

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Times .ci/run the way a fresh machine runs it: a fresh clone of the committed HEAD, an empty
+# Tailor cache (kernels, ccache, stock packages, KVM verdict: TAILOR_CACHE in a new temp folder)
+# and the chosen kind of /dev/kvm. Apt packages already installed on this host stay installed.
+#   scripts/ci-cold.sh [host|none|broken|useless] [LOG]
+#     host     this machine's /dev/kvm as it is (default)
+#     none|broken|useless   faked by scripts/fake-kvm.sh (needs root)
+# Prints the exit status and the wall time; the whole output goes to LOG (default /tmp/tailor-ci-cold-MODE.log).
+set -euo pipefail
+mode=${1:-host}
+log=${2:-/tmp/tailor-ci-cold-$mode.log}
+case "$mode" in host|none|broken|useless) ;; *) echo "usage: $0 [host|none|broken|useless] [LOG]" >&2; exit 2 ;; esac
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/tailor-ci-cold.XXXXXX)
+git clone -q "$repo" "$work/clone"
+mkdir "$work/cache"
+wrap=()
+[ "$mode" = host ] || wrap=("$repo/scripts/fake-kvm.sh" "$mode" --)
+start=$(date +%s)
+set +e
+(cd "$work/clone" && TAILOR_CACHE="$work/cache" "${wrap[@]}" bash .ci/run) >"$log" 2>&1
+status=$?
+set -e
+end=$(date +%s)
+echo "ci-cold: kvm=$mode commit=$(git -C "$work/clone" rev-parse --short HEAD) status=$status wall=$((end - start)) s ($(( (end - start) / 60 )) min); log: $log"
+rm -rf "$work"
+exit "$status"
