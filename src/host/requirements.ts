@@ -52,6 +52,8 @@ export const hostRequirements: readonly HostRequirement[] = [
   { name: 'skopeo', check: { command: 'skopeo' }, aptPackage: 'skopeo', neededFor: 'export tests (reading the KubeVirt images); pushing them to a registry' },
   // tests only: the browser check opens tailor size/bootchart --html pages in headless Chromium (playwright-core drives it)
   { name: 'chromium', check: { command: 'chromium' }, aptPackage: 'chromium', neededFor: 'the browser test of the --html outputs (tailor size, bootchart)' },
+  // tests only: Tailor's own modules.dep is compared with depmod's for Debian's stock kernel modules
+  { name: 'depmod', check: { command: 'depmod' }, aptPackage: 'kmod', neededFor: 'the module index test (depmod to compare with)' },
   // tests only: the httpserver's token comparison is checked under valgrind (no branch on the secret)
   { name: 'valgrind', check: { file: '/usr/include/valgrind/memcheck.h' }, aptPackage: 'valgrind', neededFor: 'the constant-time check of the httpserver API token' },
 ];

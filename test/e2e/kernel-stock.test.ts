@@ -68,7 +68,7 @@ test('a second prepareStockKernel is a cache hit under one second', { timeout: 6
 });
 
 test("Tailor's modules.dep lists the same dependencies as depmod's", { timeout: 600_000 }, async (t) => {
-  if (!(await hasCommand('depmod'))) return t.skip('depmod not installed (apt-get install kmod) to compare with');
+  if (!(await hasCommand('depmod'))) return t.skip('depmod is not installed (run: node bin/tailor.js doctor --fix, or apt-get install -y kmod)');
   const k = await stockKernel();
   const moduleDir = k.modules[0]!.source.split('/kernel/')[0]!;
   const root = mkdtempSync(join(tmpdir(), 'tailor-depmod-'));
