@@ -346,7 +346,7 @@ static int next_token(struct parser *ps, struct strvec *env, struct token *t)
 
 enum opt_id {
 	O_ENV, O_CWD, O_REDIRECT, O_MOUNT_FS, O_TMPFS, O_SYSCTL,
-	O_VERBOSE, O_BOOTCHART, O_NOINIT, O_POWER_OFF_ON_ABORT,
+	O_VERBOSE, O_BOOTCHART, O_NOINIT, O_POWER_OFF_ON_ABORT, O_MEMINFO,
 	O_IP, O_DEFAULTGW, O_NAMESERVER, O_TRACE,
 };
 
@@ -366,6 +366,7 @@ static const struct {
 	{"verbose", O_VERBOSE, 0, 0, "--verbose"},
 	{"bootchart", O_BOOTCHART, 0, 0, "--bootchart"},
 	{"noinit", O_NOINIT, 0, 0, "--noinit"},
+	{"meminfo", O_MEMINFO, 0, 0, "--meminfo"},
 	{"power-off-on-abort", O_POWER_OFF_ON_ABORT, 0, 0, "--power-off-on-abort"},
 	{"ip", O_IP, 1, 0, "--ip=IF,ADDR,MASK or --ip=IF,ADDR/PREFIX"},
 	{"defaultgw", O_DEFAULTGW, 1, 0, "--defaultgw=ADDR"},
@@ -656,6 +657,7 @@ static int handle_option(struct parser *ps, struct cmd *c, const char *word)
 	case O_SYSCTL: rc = opt_sysctl(ps, val); break;
 	case O_VERBOSE: r->verbose = 1; break;
 	case O_BOOTCHART: r->bootchart = 1; break;
+	case O_MEMINFO: r->meminfo = 1; break;
 	case O_NOINIT: r->noinit = 1; break;
 	case O_POWER_OFF_ON_ABORT: r->power_off_on_abort = 1; break;
 	case O_TRACE: {

@@ -67,7 +67,7 @@ struct cl_command {
 
 struct cl_result {
 	/* options before the first program: they apply to the whole VM */
-	int verbose, bootchart, noinit, power_off_on_abort;
+	int verbose, bootchart, noinit, power_off_on_abort, meminfo;
 	char *cwd;
 	char *redirect;
 	int redirect_append;

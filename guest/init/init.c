@@ -206,6 +206,8 @@ int main(void)
 			finish(1);
 		}
 	}
+	if (res.meminfo)
+		meminfo_dump();
 	phase_end("app-start", res.bootchart);
 	if (res.bootchart)
 		bootchart_table();

@@ -18,6 +18,9 @@ void phase_end(const char *name, int print_marker);
 void bootchart_table(void);
 void bootchart_replay(void);
 
+/* meminfo.c: --meminfo prints /proc/meminfo and /proc/iomem as tailor:mem lines (at app start) */
+void meminfo_dump(void);
+
 /* mounts.c */
 int mount_base(const char *type, const char *target, unsigned long flags, const char *data);
 int mount_user(const struct cl_mount *m);

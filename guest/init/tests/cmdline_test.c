@@ -28,8 +28,8 @@ static void render(const struct cl_result *r, char *out, size_t n)
 	size_t len = 0;
 #define PUT(...) (len += (size_t)snprintf(out + len, len < n ? n - len : 0, __VA_ARGS__))
 	out[0] = 0;
-	if (r->verbose || r->bootchart || r->noinit || r->power_off_on_abort)
-		PUT("opts=%s%s%s%s ", r->verbose ? "V" : "", r->bootchart ? "B" : "", r->noinit ? "N" : "",
+	if (r->verbose || r->bootchart || r->noinit || r->power_off_on_abort || r->meminfo)
+		PUT("opts=%s%s%s%s%s ", r->verbose ? "V" : "", r->bootchart ? "B" : "", r->noinit ? "N" : "", r->meminfo ? "M" : "",
 		    r->power_off_on_abort ? "P" : "");
 	if (r->cwd)
 		PUT("cwd=%s ", r->cwd);
@@ -180,6 +180,7 @@ static const struct case_ cases[] = {
 	{"--env=A=1 -- --prog", "{--prog};", NULL, NULL},
 	{"--verbose --bootchart --noinit --power-off-on-abort /a", "opts=VBNP {/a};", NULL, NULL},
 	{"--bootchart", "opts=B", NULL, NULL},
+	{"--meminfo /a", "opts=M {/a};", NULL, NULL},
 	{"--verbose\n/a", "opts=V {/a};", NULL, NULL},
 	{"--verbose=1 /a", NULL, "--verbose takes no value", NULL},
 	/* filesystems */
