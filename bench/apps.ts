@@ -17,7 +17,7 @@
 import { Command } from 'commander';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
@@ -28,6 +28,7 @@ import { bootQemu, defaultHypervisor, type BootOutcome } from '../src/run/runner
 import { parsePositiveInt } from '../src/run/run-args.ts';
 import type { NetworkRequest } from '../src/run/network.ts';
 import type { Accel } from '../src/run/types.ts';
+import { freePort } from '../src/util/free-port.ts';
 
 const repo = resolve(import.meta.dirname, '..');
 const tailor = join(repo, 'bin', 'tailor.js');
@@ -37,17 +38,6 @@ interface Row {
   test: string;
   where: string;
   rps: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

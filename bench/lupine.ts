@@ -20,7 +20,7 @@
  * the ratios of one run.
  */
 import { Command } from 'commander';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../src/config/index.ts';
@@ -34,8 +34,10 @@ import { buildQemuCommand } from '../src/run/qemu.ts';
 import { bootQemu, defaultHypervisor, type BootOutcome } from '../src/run/runner.ts';
 import type { Accel } from '../src/run/types.ts';
 import { formatTable } from '../src/cli/table.ts';
+import { UsageError } from '../src/errors.ts';
 import { writeFileAtomic } from '../src/util/atomic.ts';
 import { cacheDir } from '../src/util/paths.ts';
+import { freePort } from '../src/util/free-port.ts';
 import { lupineApps, nodeServerModule, type LoadResult, type LupineApp } from './lupine-apps.ts';
 
 const variants = {
@@ -74,11 +76,12 @@ interface Settings {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One boot with the app's port forwarded: time to its first correct reply, then (optionally) the load. */
-async function bootToReady(dir: string, app: LupineApp, memoryMiB: number, accel: Accel, deadlineMs: number, then?: (port: number) => Promise<LoadResult>): Promise<{ readyMs?: number; load?: LoadResult; why?: string }> {
+async function bootToReady(dir: string, app: LupineApp, memoryMiB: number, accel: Accel, deadlineMs: number, then?: (port: number) => Promise<LoadResult>): Promise<{ readyMs?: number; load?: LoadResult; why?: string; hypervisor: string }> {
   const build = loadBuildFolder(dir);
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   const network = { mode: 'user' as const, forwards: [{ host: port, guest: app.port! }] };
-  const cmd = buildQemuCommand(build.dir, build.record, { hypervisor: defaultHypervisor(build, undefined, network), accel, memoryMiB: 16, cpus: 1, network });
+  const hypervisor = defaultHypervisor(build, undefined, network);
+  const cmd = buildQemuCommand(build.dir, build.record, { hypervisor, accel, memoryMiB: 16, cpus: 1, network });
   const args = [...cmd.args];
   args[args.indexOf('-m') + 1] = `${memoryMiB}M`; // below run's 16 MiB floor too, as measure.ts's bisection does
   const abort = new AbortController();
@@ -87,13 +90,13 @@ async function bootToReady(dir: string, app: LupineApp, memoryMiB: number, accel
   const done = bootQemu({ ...cmd, args }, { console: null, timeoutMs: deadlineMs + 600_000, signal: abort.signal }).then((o) => (outcome = o));
   try {
     for (;;) {
-      if (outcome) return { why: `the VM stopped before ${app.name} answered: ${outcome.panic ?? outcome.lastLines.slice(-2).join(' | ')}` };
-      if (performance.now() - t0 > deadlineMs) return { why: `${app.name} did not answer within ${deadlineMs / 1000} s` };
+      if (outcome) return { hypervisor, why: `the VM stopped before ${app.name} answered: ${outcome.panic ?? outcome.lastLines.slice(-2).join(' | ')}` };
+      if (performance.now() - t0 > deadlineMs) return { hypervisor, why: `${app.name} did not answer within ${deadlineMs / 1000} s` };
       if (await app.ready!(port)) break;
       await sleep(100);
     }
     const readyMs = Math.round(performance.now() - t0);
-    return { readyMs, ...(then ? { load: await then(port) } : {}) };
+    return { hypervisor, readyMs, ...(then ? { load: await then(port) } : {}) };
   } finally {
     abort.abort();
     await done;
@@ -110,7 +113,6 @@ async function benchRow(app: LupineApp, variant: Variant, s: Settings): Promise<
     const { dir, record } = await buildImage(config, (m) => log(m));
     sizes = { kernelBytes: record.kernel.bzImage.bytes, imageBytes: (record.initrd?.bytes ?? 0) + (record.rootDisk?.bytes ?? 0) };
     const { accel } = await chooseAccel(s.accel);
-    const hypervisor = defaultHypervisor(loadBuildFolder(dir));
     if (app.port === undefined) {
       // hello: boot-to-ready is QEMU start → its app-start marker; it exits by itself, so the usual boot measure applies.
       const m = await measureBoots(dir, { n: s.n, memoryMiB: app.memoryMiB, accel, timeout: s.timeout, memory: s.memory, log, expect: /Hello from Tailor/ });
@@ -119,11 +121,13 @@ async function benchRow(app: LupineApp, variant: Variant, s: Settings): Promise<
     }
     const runs: number[] = [];
     let throughput: LoadResult | undefined;
+    let hypervisor = '';
     for (let i = 0; i < s.n; i++) {
       const last = i === s.n - 1;
       const r = await bootToReady(dir, app, app.memoryMiB, accel, s.timeout * 1000, last && app.load ? (p) => app.load!(p, s) : undefined);
       if (r.readyMs === undefined) throw new Error(`boot ${i + 1} at -m ${app.memoryMiB}: ${r.why}`);
       runs.push(r.readyMs);
+      hypervisor = r.hypervisor;
       if (r.load) throughput = r.load;
       log(`boot ${i + 1}/${s.n}: ready after ${r.readyMs} ms${r.load ? `; ${r.load.perSecond.toFixed(0)}/s` : ''}`);
     }
@@ -160,11 +164,22 @@ export function tableRows(rows: readonly Row[]): string[][] {
 
 export const header = ['app', 'kernel', 'kernel (bzImage)', 'image', 'boot-to-ready (median)', 'min memory', 'throughput'];
 
+/** Which QEMU machine ran which rows: network rows boot q35 (virtio-net-pci), hello boots microvm; each row says its own. */
+export function machines(rows: readonly Row[]): string {
+  const by = new Map<string, Set<string>>();
+  for (const r of rows) {
+    if (!r.hypervisor || !r.accel) continue;
+    const how = `${r.hypervisor} accel=${r.accel}`;
+    by.set(how, (by.get(how) ?? new Set()).add(r.app));
+  }
+  return [...by].map(([how, apps]) => (by.size === 1 ? how : `${how} for ${[...apps].join(', ')}`)).join('; ');
+}
+
 function notes(rows: readonly Row[], s: Pick<Settings, 'n' | 'seconds' | 'requests'>): string[] {
-  const how = rows.find((r) => r.accel);
+  const how = machines(rows);
   const loads = [...new Set(rows.flatMap((r) => (r.throughput ? [`${r.app}: ${r.throughput.what}`] : [])))];
   return [
-    `1 vCPU${how ? `, ${how.hypervisor ?? ''} accel=${how.accel}` : ''}; ratios against the same application on Debian's stock kernel, measured in this run.`,
+    `1 vCPU${how ? `, ${how}` : ''}; ratios against the same application on Debian's stock kernel, measured in this run.`,
     `boot-to-ready: host wall time from QEMU spawn to the first correct reply through the forwarded port (hello: to its app-start marker), median of ${s.n}.`,
     'min memory: the smallest -m (MiB) at which it still answers (bisection). kernel: bzImage bytes (the stock kernel also loads .ko files from the image).',
     ...loads,
@@ -186,11 +201,13 @@ async function main(): Promise<void> {
       .option('--variants <list>', 'kernels per application: stock, default (kernel=custom), suited (the profile that suits it)', 'stock,default,suited')
       .option('--seconds <s>', 'load duration (wrk, memcached, pgbench)', '5')
       .option('--requests <n>', 'redis-benchmark -n', '2000')
-      .option('--html <file>', 'also write the table as a page'),
+      .option('--html <file>', 'also write the table as a page')
+      .option('--from <files>', 'measure nothing: print one table from the rows of earlier --json outputs (comma-separated files; each app keeps the ratios of its own run)'),
     spec,
   ).parse();
   const m = measureOptions(program, spec);
-  const f = program.opts<{ apps: string; variants: string; seconds: string; requests: string; html?: string }>();
+  const f = program.opts<{ apps: string; variants: string; seconds: string; requests: string; html?: string; from?: string }>();
+  if (f.from) return printTable(savedRows(f.from.split(',').filter(Boolean)), { n: m.n, seconds: Number(f.seconds), requests: Number(f.requests) }, m.json, f.html);
   const scratch = mkdtempSync(join(tmpdir(), 'tailor-lupine-'));
   const outDir = cacheDir('bench', 'lupine');
   mkdirSync(outDir, { recursive: true });
@@ -214,10 +231,32 @@ async function main(): Promise<void> {
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
-  if (f.html) await writeFileAtomic(f.html, html(rows, s));
-  if (m.json) process.stdout.write(JSON.stringify({ rows, notes: notes(rows, s), builds: join(outDir, 'build') }, null, 2) + '\n');
+  await printTable(rows, s, m.json, f.html, join(outDir, 'build'));
+}
+
+async function printTable(rows: readonly Row[], s: Pick<Settings, 'n' | 'seconds' | 'requests'>, json: boolean, htmlFile?: string, builds?: string): Promise<void> {
+  if (htmlFile) await writeFileAtomic(htmlFile, html(rows, s));
+  if (json) process.stdout.write(JSON.stringify({ rows, notes: notes(rows, s), ...(builds ? { builds } : {}) }, null, 2) + '\n');
   else process.stdout.write(formatTable(header, tableRows(rows)) + '\n' + notes(rows, s).join('\n') + '\n');
   if (rows.some((r) => r.error)) process.exitCode = 1;
+}
+
+/** The rows of earlier `--json` runs, in the order given; an application measured twice keeps its last run. */
+export function savedRows(files: readonly string[]): Row[] {
+  const rows: Row[] = [];
+  for (const file of files) {
+    let saved: { rows?: unknown };
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8')) as { rows?: unknown };
+    } catch (e) {
+      throw new UsageError(`--from ${file}: ${(e as Error).message}`, 'give the files that `npm run bench:lupine -- --json > FILE` wrote');
+    }
+    if (!Array.isArray(saved.rows)) throw new UsageError(`--from ${file}: no "rows" array`, 'give the files that `npm run bench:lupine -- --json > FILE` wrote');
+    const fresh = saved.rows as Row[];
+    const apps = new Set(fresh.map((r) => r.app));
+    rows.splice(0, rows.length, ...rows.filter((r) => !apps.has(r.app)), ...fresh);
+  }
+  return rows;
 }
 
 await runBenchScript(import.meta.url, main);

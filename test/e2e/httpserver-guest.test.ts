@@ -7,13 +7,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBuildFolder } from '../../src/run/build-folder.ts';
 import { hasCommand } from '../../src/util/exec.ts';
+import { freePort } from '../../src/util/free-port.ts';
 import { exchange, json, request } from '../unit/httpserver-http.ts';
 
 const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
@@ -42,17 +42,6 @@ function busyboxModule(): string {
   writeFileSync(join(dir, 'module.yaml'), 'description: test-only, busybox as an in-guest HTTP client\n');
   writeFileSync(join(dir, 'usr.manifest'), '[manifest]\n/bin/busybox: /bin/busybox\n');
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
-    });
-  });
 }
 
 interface Guest {

@@ -9,12 +9,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hasCommand } from '../../src/util/exec.ts';
+import { freePort } from '../../src/util/free-port.ts';
 
 const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
 const project = mkdtempSync(join(tmpdir(), 'tailor-learn-'));
@@ -24,17 +24,6 @@ async function missing(tools: string[], files: Record<string, string>): Promise<
   for (const tool of ['qemu-system-x86_64', 'musl-gcc', ...tools]) if (!(await hasCommand(tool))) return `${tool} is not installed (run: node bin/tailor.js doctor --fix)`;
   for (const [file, pkg] of Object.entries(files)) if (!existsSync(file)) return `${file} is missing (apt-get install -y ${pkg})`;
   return undefined;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
 }
 
 function tailorCli(args: string[], timeoutMs: number): { status: number | null; stdout: string; stderr: string } {
