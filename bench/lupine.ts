@@ -56,6 +56,8 @@ export interface Row {
   readonly imageBytes?: number;
   readonly readyMs?: { readonly median: number; readonly runs: readonly number[] };
   readonly minMemoryMiB?: number;
+  /** The bisection's final bracket when above 1 MiB (--memory-step): the minimum lies within it. */
+  readonly minMemoryStepMiB?: number;
   readonly throughput?: LoadResult;
   readonly accel?: Accel;
   readonly hypervisor?: string;
@@ -65,6 +67,8 @@ interface Settings {
   readonly n: number;
   readonly accel?: Accel;
   readonly memory: boolean;
+  /** The memory bisection stops when its bracket is this narrow (MiB). */
+  readonly memoryStep: number;
   readonly timeout: number;
   readonly seconds: number;
   readonly requests: number;
@@ -132,9 +136,9 @@ async function benchRow(app: LupineApp, variant: Variant, s: Settings): Promise<
       log(`boot ${i + 1}/${s.n}: ready after ${r.readyMs} ms${r.load ? `; ${r.load.perSecond.toFixed(0)}/s` : ''}`);
     }
     const minMemoryMiB = s.memory
-      ? await bisectMemory(app.memoryMiB, async (mib) => (await bootToReady(dir, app, mib, accel, Math.min(s.timeout, 120) * 1000)).readyMs !== undefined, log)
+      ? await bisectMemory(app.memoryMiB, async (mib) => (await bootToReady(dir, app, mib, accel, Math.min(s.timeout, 120) * 1000)).readyMs !== undefined, log, s.memoryStep)
       : undefined;
-    return { app: app.name, variant, args, ...sizes, readyMs: { median: median(runs), runs }, ...(minMemoryMiB !== undefined ? { minMemoryMiB } : {}), ...(throughput ? { throughput } : {}), accel, hypervisor };
+    return { app: app.name, variant, args, ...sizes, readyMs: { median: median(runs), runs }, ...(minMemoryMiB !== undefined ? { minMemoryMiB, ...(s.memoryStep > 1 ? { minMemoryStepMiB: s.memoryStep } : {}) } : {}), ...(throughput ? { throughput } : {}), accel, hypervisor };
   } catch (e) {
     const error = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
     log(`FAILED: ${error}`);
@@ -156,7 +160,7 @@ export function tableRows(rows: readonly Row[]): string[][] {
       mb(r.kernelBytes) + ratio(r.kernelBytes, stock?.kernelBytes),
       mb(r.imageBytes) + ratio(r.imageBytes, stock?.imageBytes),
       r.readyMs ? `${r.readyMs.median} ms${ratio(r.readyMs.median, stock?.readyMs?.median)}` : r.error ? `failed: ${r.error.slice(0, 60)}` : '-',
-      r.minMemoryMiB !== undefined ? `${r.minMemoryMiB} MiB${ratio(r.minMemoryMiB, stock?.minMemoryMiB)}` : '-',
+      r.minMemoryMiB !== undefined ? `${r.minMemoryStepMiB ? '≤' : ''}${r.minMemoryMiB} MiB${ratio(r.minMemoryMiB, stock?.minMemoryMiB)}` : '-',
       r.throughput ? `${r.throughput.perSecond.toFixed(0)}/s${ratio(r.throughput.perSecond, stock?.throughput?.perSecond)}` : '-',
     ];
   });
@@ -181,7 +185,7 @@ function notes(rows: readonly Row[], s: Pick<Settings, 'n' | 'seconds' | 'reques
   return [
     `1 vCPU${how ? `, ${how}` : ''}; ratios against the same application on Debian's stock kernel, measured in this run.`,
     `boot-to-ready: host wall time from QEMU spawn to the first correct reply through the forwarded port (hello: to its app-start marker), median of ${s.n}.`,
-    'min memory: the smallest -m (MiB) at which it still answers (bisection). kernel: bzImage bytes (the stock kernel also loads .ko files from the image).',
+    'min memory: the smallest -m (MiB) at which it still answers (bisection; ≤N: stopped at a bracket of --memory-step MiB, the minimum is above N minus the step). kernel: bzImage bytes (the stock kernel also loads .ko files from the image).',
     ...loads,
     "Lupine's targets: kernel <= 0.25x, boot-to-ready <= 0.5x, min memory <= 0.5x, throughput >= 0.95x.",
   ];
@@ -201,12 +205,15 @@ async function main(): Promise<void> {
       .option('--variants <list>', 'kernels per application: stock, default (kernel=custom), suited (the profile that suits it)', 'stock,default,suited')
       .option('--seconds <s>', 'load duration (wrk, memcached, pgbench)', '5')
       .option('--requests <n>', 'redis-benchmark -n', '2000')
+      .option('--memory-step <MiB>', 'the servers\' memory bisection stops when its bracket is this narrow: min memory is then at most this much above the true minimum (fewer boots)', '1')
       .option('--html <file>', 'also write the table as a page')
       .option('--from <files>', 'measure nothing: print one table from the rows of earlier --json outputs (comma-separated files; each app keeps the ratios of its own run)'),
     spec,
   ).parse();
   const m = measureOptions(program, spec);
-  const f = program.opts<{ apps: string; variants: string; seconds: string; requests: string; html?: string; from?: string }>();
+  const f = program.opts<{ apps: string; variants: string; seconds: string; requests: string; memoryStep: string; html?: string; from?: string }>();
+  const memoryStep = Number(f.memoryStep);
+  if (!Number.isInteger(memoryStep) || memoryStep < 1) throw new UsageError(`--memory-step ${f.memoryStep}: not a whole number of MiB >= 1`, 'e.g. --memory-step 8');
   if (f.from) return printTable(savedRows(f.from.split(',').filter(Boolean)), { n: m.n, seconds: Number(f.seconds), requests: Number(f.requests) }, m.json, f.html);
   const scratch = mkdtempSync(join(tmpdir(), 'tailor-lupine-'));
   const outDir = cacheDir('bench', 'lupine');
@@ -221,7 +228,7 @@ async function main(): Promise<void> {
   const chosen = f.variants.split(',').filter(Boolean) as Variant[];
   for (const v of chosen) if (!(v in variants)) throw new Error(`--variants: unknown ${v} (stock, default, suited)`);
   const s: Settings = {
-    n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, timeout: m.timeout,
+    n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, memoryStep, timeout: m.timeout,
     seconds: Number(f.seconds), requests: Number(f.requests), outDir, moduleRoot: scratch,
     log: (line) => process.stderr.write(`bench:lupine: ${line}\n`),
   };

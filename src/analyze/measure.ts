@@ -144,10 +144,13 @@ export async function minMemory(dir: string, hi: number, accel: Accel, timeoutSe
   return bisectMemory(hi, (mid) => bootAtMemory(dir, mid, accel, Math.min(timeoutSeconds, 30), expect), log);
 }
 
-/** Smallest memory (MiB) in (1, hi] for which `works` holds (shrink until it fails, by bisection); hi must work. */
-export async function bisectMemory(hi: number, works: (memoryMiB: number) => Promise<boolean>, log: (s: string) => void): Promise<number> {
+/**
+ * Smallest memory (MiB) in (1, hi] for which `works` holds (shrink until it fails, by bisection); hi must work.
+ * With a `resolution` above 1 it stops once the bracket is that narrow: the answer is then at most that much above the minimum.
+ */
+export async function bisectMemory(hi: number, works: (memoryMiB: number) => Promise<boolean>, log: (s: string) => void, resolution = 1): Promise<number> {
   let lo = 1;
-  while (hi - lo > 1) {
+  while (hi - lo > resolution) {
     const mid = Math.floor((lo + hi) / 2);
     const ok = await works(mid);
     log(`    -m ${mid}: ${ok ? 'runs' : 'fails'}`);

@@ -43,3 +43,15 @@ test('--from with a file that is no bench output is a usage error naming it', ()
   assert.throws(() => savedRows([bad]), (e: unknown) => e instanceof UsageError && e.message.includes(bad) && /rows/.test(e.message));
   assert.throws(() => savedRows([join(dir, 'none.json')]), (e: unknown) => e instanceof UsageError && e.message.includes('none.json'));
 });
+
+test('the memory bisection with a step stops at a bracket that narrow, in fewer boots', async () => {
+  const { bisectMemory } = await import('../../src/analyze/measure.ts');
+  let boots = 0;
+  const works = async (mib: number) => (boots++, mib >= 70);
+  assert.equal(await bisectMemory(256, works, () => {}), 70);
+  const exact = boots;
+  boots = 0;
+  const coarse = await bisectMemory(256, works, () => {}, 16);
+  assert.ok(coarse >= 70 && coarse - 16 < 70, `${coarse} is within 16 MiB above 70`);
+  assert.ok(boots < exact, `${boots} boots against ${exact}`);
+});
