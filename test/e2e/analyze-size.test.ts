@@ -1,7 +1,8 @@
 /**
  * tailor size on real builds: the minimal custom kernel (sections, >= 10
  * subsystems adding up to the vmlinux section totals within 1%), and
- * --diff against conf_drivers_xen=1 naming the Xen drivers as the growth.
+ * --diff against the cloud-init variant (one kernel feature, fw-cfg) naming
+ * the fw_cfg driver as new kernel code.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -49,19 +50,19 @@ test('tailor size: sections, >= 10 subsystems that add up to the section totals,
   assert.doesNotMatch(readFileSync(html, 'utf8'), /https?:\/\/(?!www\.w3\.org)/, 'the page needs no network');
 });
 
-test('tailor size --diff: conf_drivers_xen=0 -> 1 names the Xen drivers as the growth', { timeout: 40 * 60_000 }, async (t) => {
+test('tailor size --diff: adding the cloud-init module names the fw_cfg driver as new kernel code and its files as root fs growth', { timeout: 40 * 60_000 }, async (t) => {
   if (unavailable) return t.skip(unavailable);
-  await build('analyze-e2e-xen', [...minimalArgs, 'conf_drivers_xen=1']);
-  const r = await runTailor(['size', 'analyze-e2e-xen', '--diff', 'analyze-e2e-min', '--json']);
+  // the one-feature variant kernel-custom-build.test.ts builds too (fw-cfg): an incremental build, shared
+  await build('analyze-e2e-fwcfg', ['--profile=minimal', 'image=cloud-init,native-example']);
+  const r = await runTailor(['size', 'analyze-e2e-fwcfg', '--diff', 'analyze-e2e-min', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const d = JSON.parse(r.stdout) as SizeDiff;
-  const grown = d.subsystems.filter((s) => s.delta > 0 && !s.name.startsWith('('));
-  assert.ok(grown.length > 0);
-  assert.match(grown[0]!.name, /xen/, `largest growth: ${grown[0]!.name}`);
-  const xen = d.subsystems.find((s) => s.name === 'drivers/xen');
-  assert.ok(xen && xen.old === 0 && xen.delta > 10_000, `drivers/xen: ${JSON.stringify(xen)}`);
-  assert.ok(d.objects.some((o) => o.name.startsWith('drivers/xen/') && o.delta > 0));
-  const text = await runTailor(['size', 'analyze-e2e-xen', '--diff', 'analyze-e2e-min']);
+  const firmware = d.subsystems.find((s) => s.name === 'drivers/firmware');
+  assert.ok(firmware && firmware.old === 0 && firmware.delta > 1000, `drivers/firmware: ${JSON.stringify(firmware)}`);
+  assert.ok(d.objects.some((o) => o.name === 'drivers/firmware/qemu_fw_cfg.o' && o.old === 0 && o.delta > 0), 'qemu_fw_cfg.o is new');
+  const text = await runTailor(['size', 'analyze-e2e-fwcfg', '--diff', 'analyze-e2e-min']);
+  assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /kernel subsystems: grow \+\d+/);
-  assert.match(text.stdout, /drivers\/xen\s+0\s+\d+\s+\+\d+/);
+  assert.match(text.stdout, /drivers\/firmware\s+0\s+\d+\s+\+\d+/);
+  assert.match(text.stdout, /root fs files: grow \+\d+/);
 });
