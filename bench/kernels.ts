@@ -8,6 +8,9 @@
  *
  *   npm run bench:kernels -- [-n 5] [--profiles minimal,serverless] [--json] [--accel tcg] [--no-memory]
  *
+ * A profile may carry build options after a colon: `minimal:kernel_patches=` is
+ * the minimal profile without its compact-layout kernel patch (the 2 MiB layout).
+ *
  * Custom kernels come from the kernel cache, so the first run compiles them (minutes each).
  */
 import { Command } from 'commander';
@@ -99,7 +102,7 @@ const spec: MeasureOptionSpec = { boots: { default: 5, per: 'variant' }, timeout
 async function main(): Promise<void> {
   const program = addMeasureOptions(
     new Command('bench:kernels')
-      .option('--profiles <list>', 'custom-kernel profiles to compare with stock', 'minimal,serverless,webserver,database,java,development')
+      .option('--profiles <list>', 'custom-kernel profiles to compare with stock (PROFILE:"k=v k=v" adds build options)', 'minimal:kernel_patches=,minimal,serverless,webserver,database,java,development')
       .option('--no-stock', 'leave out the stock kernel'),
     spec,
   ).parse();
@@ -111,7 +114,11 @@ async function main(): Promise<void> {
   const opts = { n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, timeout: m.timeout, outDir, log };
   const variants: [string, string[]][] = [
     ...(f.stock ? [['stock', ['kernel=stock']] as [string, string[]]] : []),
-    ...f.profiles.split(',').filter(Boolean).map((p) => [p, [`--profile=${p}`, 'kernel=custom']] as [string, string[]]),
+    ...f.profiles.split(/,(?=[A-Za-z][\w-]*(?::|,|$))/).filter(Boolean).map((spec) => {
+      const [p, ...extra] = spec.split(':');
+      const options = extra.join(':').split(' ').filter(Boolean);
+      return [spec, [`--profile=${p}`, 'kernel=custom', ...options]] as [string, string[]];
+    }),
   ];
   const results: VariantResult[] = [];
   for (const [name, args] of variants) results.push(await benchVariant(name, args, opts));
