@@ -2,9 +2,12 @@
 #include "init.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,16 +24,36 @@ uint64_t boottime_ns(void)
 /* The kernel gives init /dev/console as fds 0-2 only if the image has it; else open it now. */
 void console_ensure(void)
 {
-	if (fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0)
-		return;
-	int fd = open("/dev/console", O_RDWR | O_NOCTTY);
-	if (fd < 0)
-		return;
-	for (int i = 0; i < 3; i++)
-		if (fcntl(i, F_GETFD) < 0)
-			dup2(fd, i);
-	if (fd > 2)
-		close(fd);
+	if (fcntl(1, F_GETFD) < 0 || fcntl(2, F_GETFD) < 0) {
+		int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+		if (fd < 0)
+			return;
+		for (int i = 0; i < 3; i++)
+			if (fcntl(i, F_GETFD) < 0)
+				dup2(fd, i);
+		if (fd > 2)
+			close(fd);
+	}
+	/*
+	 * The init holds the console's session, as a shell does, and commands run
+	 * as its jobs. When a session leader with a controlling serial console
+	 * exits, the kernel hangs the console up and drops whatever the UART has
+	 * not sent yet (under TCG, the last lines of the app's output). An init
+	 * that ran the root switch has done this already (both calls then fail).
+	 */
+	if (isatty(0)) {
+		setsid();
+		ioctl(0, TIOCSCTTY, 1);
+	}
+	/* job control must never stop the init when a job holds the terminal (tcdrain, reads) */
+	signal(SIGTTOU, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+}
+
+void console_drain(void)
+{
+	if (isatty(console_fd))
+		tcdrain(console_fd);
 }
 
 /* One console line. With escape, control characters in the text (a \n or \t from

@@ -34,6 +34,8 @@ static void __attribute__((noreturn)) finish(int status)
 			info("could not unmount %s: %s", m->target, strerror(errno));
 	}
 	sync();
+	/* reboot does not wait for the UART: let it send the marker and what came before */
+	console_drain();
 	reboot(RB_AUTOBOOT);
 	/* reboot failed (not PID 1?): stay alive rather than panic the kernel */
 	error_line("reboot: %s", strerror(errno));

@@ -11,6 +11,8 @@ extern int verbose;
 extern int console_fd; /* where markers and errors go (fd 1 of init) */
 uint64_t boottime_ns(void);
 void console_ensure(void);
+/* Wait until the console has sent everything written to it. */
+void console_drain(void);
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -68,13 +68,21 @@ static void child(const struct cl_command *c, int global_redirect_fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/*
-	 * Each command is its own session. A waited-for command also gets the
-	 * console as controlling terminal, so Ctrl-C on the serial line reaches
-	 * it and /dev/tty opens, as in a shell's foreground job.
+	 * A waited-for command is the foreground job of the init's console session
+	 * (console_ensure), as in a shell: Ctrl-C on the serial line reaches it and
+	 * /dev/tty opens, and its exit hangs nothing up, so none of its output is
+	 * lost. A background command is a session of its own, with no terminal.
 	 */
-	setsid();
-	if ((c->sep == CL_SEQ || c->sep == CL_MAIN) && isatty(0))
-		ioctl(0, TIOCSCTTY, 1);
+	if ((c->sep == CL_SEQ || c->sep == CL_MAIN) && isatty(0)) {
+		setpgid(0, 0);
+		/* taking the terminal works while SIGTTOU is still ignored, as the init left it */
+		tcsetpgrp(0, getpid());
+	} else {
+		setsid();
+	}
+	/* an ignored signal stays ignored across exec: give the command the defaults */
+	signal(SIGTTOU, SIG_DFL);
+	signal(SIGTTIN, SIG_DFL);
 	if (c->cwd && chdir(c->cwd) < 0) {
 		error_line("cannot run %s: --cwd=%s: %s", c->argv[0], c->cwd, strerror(errno));
 		_exit(127);

@@ -253,6 +253,20 @@ test('/etc/tailor/cmdline, modules, --sysctl with a BSD name, --bootchart, &! an
   assert.ok(b.wallMs < 30_000, `! must stop the 30 s sleepers (took ${b.wallMs} ms)`);
 });
 
+test('the last lines an app writes before it exits reach the host: the exit hangs nothing up and power-off waits for the UART', async (t) => {
+  if (skipReason) return t.skip(skipReason);
+  // 3000 lines (~60 KB) leave the UART's buffer full when the last command exits: a command that
+  // was its own session leader with the console as its terminal made the kernel hang the console
+  // up at its exit and drop what the UART had not sent yet (seen: 2989 of 3000 lines arrived)
+  const b = await boot('output-tail', 'tprog tty; tprog lines 3000');
+  const l = lines(b).map((x) => x.replace(/\r$/, ''));
+  const got = l.filter((x) => /^line \d+ of 3000$/.test(x));
+  assert.equal(got.length, 3000, `${got.length} of 3000 lines arrived; the last: ${got.at(-1)}`);
+  assert.ok(l.indexOf('tty=ok') >= 0 && l.indexOf('tty=ok') < l.indexOf('line 1 of 3000'), '/dev/tty opens for a foreground command');
+  assert.equal(l.indexOf('line 3000 of 3000') + 1, l.indexOf('tailor:exit status=0'), 'the exit marker follows the last line');
+  assert.equal(b.exitStatus, 0);
+});
+
 test('an unknown option is an error on the console and exit status 2; nothing runs', async (t) => {
   if (skipReason) return t.skip(skipReason);
   // a \n escape in the option's name stays inside the one error line (written as \x0a)

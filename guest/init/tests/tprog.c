@@ -27,7 +27,7 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: tprog print|args|exit|env|sleep|cat|pwd|abort ...\n");
+		fprintf(stderr, "usage: tprog print|args|exit|env|sleep|cat|pwd|lines|tty|abort ...\n");
 		return 64;
 	}
 	const char *cmd = argv[1];
@@ -116,6 +116,13 @@ int main(int argc, char **argv)
 		if (d)
 			closedir(d);
 		printf("zombies=%d\n", n);
+		return 0;
+	}
+	if (strcmp(cmd, "lines") == 0 && argc == 3) {
+		/* numbered lines as fast as the console takes them, then exit at once */
+		long n = atol(argv[2]);
+		for (long i = 1; i <= n; i++)
+			printf("line %ld of %ld\n", i, n);
 		return 0;
 	}
 	if (strcmp(cmd, "tty") == 0) {
