@@ -5,7 +5,7 @@
 // left on disk. Trees of an unpatched source may seed a patched build, not the reverse.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,7 +14,7 @@ process.env.TAILOR_CACHE = cache;
 process.on('exit', () => rmSync(cache, { recursive: true, force: true }));
 
 const { composeSeries, moduleSourceRequests, patchKconfig, patchedFiles, seriesFiles, seriesId } = await import('../../src/kernel/custom/series.ts');
-const { ensurePatchedSource, firstFailure, PatchApplyError } = await import('../../src/kernel/custom/patched-source.ts');
+const { ensurePatchedSource, firstFailure, PatchApplyError, prunePatchedSources } = await import('../../src/kernel/custom/patched-source.ts');
 const { seriesCompatible } = await import('../../src/kernel/custom/tree.ts');
 const { composeFragment, describeFragment } = await import('../../src/kernel/custom/fragment.ts');
 const { resolveConfig } = await import('../../src/config/index.ts');
@@ -144,4 +144,31 @@ test('an unpatched tree may seed a patched build; a patched tree may not seed on
   assert.equal(seriesCompatible([], []), true);
   assert.equal(seriesCompatible(['kernel/a.c'], ['kernel/a.c', 'x.c']), true);
   assert.equal(seriesCompatible(['kernel/a.c'], []), false);
+});
+
+test('a patch that builds on an earlier one of the series applies (the quick check before copying skips it)', async () => {
+  const source = fakeSource();
+  const onTop = `--- a/kernel/a.c\n+++ b/kernel/a.c\n@@ -1,4 +1,4 @@\n int a(void)\n {\n-\treturn 2;\n+\treturn 3;\n }\n`;
+  const series = composeSeries(resolveConfig([`kernel_patches=${writePatch('good.patch', goodPatch)},${writePatch('ontop.patch', onTop)}`]), []);
+  const patched = await ensurePatchedSource(source, series, () => {});
+  assert.match(readFileSync(join(patched.dir, 'kernel/a.c'), 'utf8'), /return 3/);
+});
+
+test('prune removes patched copies no build tree reads, once they are old enough', async () => {
+  const source = fakeSource();
+  const series = composeSeries(resolveConfig([`kernel_patches=${writePatch('good.patch', goodPatch)}`]), []);
+  const used = (await ensurePatchedSource(source, series, () => {})).dir;
+  const trees = join(cache, 'kbuild');
+  mkdirSync(join(trees, 'a'.repeat(32)), { recursive: true });
+  symlinkSync(used, join(trees, 'a'.repeat(32), 'source'));
+  const all = readdirSync(join(cache, 'src-patched')).filter((n) => !n.startsWith('.')).map((n) => join(cache, 'src-patched', n));
+  assert.ok(all.length >= 2, all.join(' '));
+  // Fresh copies stay (a build that just made one has no tree yet).
+  assert.deepEqual(await prunePatchedSources(trees), []);
+  const old = new Date(Date.now() - 2 * 3600 * 1000);
+  for (const d of all) utimesSync(join(d, '.tailor-series'), old, old);
+  const removed = await prunePatchedSources(trees);
+  assert.deepEqual(removed.sort(), all.filter((d) => d !== used).sort());
+  assert.ok(existsSync(join(used, 'kernel/a.c')));
+  assert.match(readFileSync(join(source.dir, 'kernel/a.c'), 'utf8'), /return 1/);
 });

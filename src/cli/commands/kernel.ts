@@ -12,6 +12,8 @@ import { buildCustomKernel, buildGeneralKernel, cacheUsage, composeFragment, des
 import { parseSizeMiB } from '../../rootfs/disk.ts';
 import { formatTable } from '../table.ts';
 import { moduleSourceRequests, type SourceRequest } from '../../kernel/custom/series.ts';
+import { prunePatchedSources } from '../../kernel/custom/patched-source.ts';
+import { treesDir } from '../../kernel/custom/tree.ts';
 import { registerLearn } from './kernel-learn.ts';
 
 /** The image's kernel needs with the modules that asked for each. */
@@ -126,10 +128,13 @@ export function register(program: Command): void {
       if (keep !== undefined && (!Number.isInteger(keep) || keep < 0)) throw new UsageError(`--keep ${opts.keep}: not a whole number`, 'write e.g. --keep 2');
       const maxBytes = opts.all ? 0 : opts.maxSize === undefined ? undefined : parseSizeMiB(opts.maxSize, '--max-size') * 1024 * 1024;
       const r = await pruneKernels({ ...(keep !== undefined ? { keep } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) });
+      // Patched source copies (hard links, small) go with the last tree that read them.
+      const sources = await prunePatchedSources(treesDir(), opts.all ? 0 : undefined);
       const n = r.kernels.length;
       process.stdout.write(
         `removed ${n} cached kernel${n === 1 ? '' : 's'} and ${r.trees.length} build tree${r.trees.length === 1 ? '' : 's'}, ${mb(r.freedBytes)} freed, ${mb(r.leftBytes)} left` +
-          r.kernels.map((m) => `\n  ${m.key.slice(0, 12)} ${m.summary}`).join('') + '\n',
+          r.kernels.map((m) => `\n  ${m.key.slice(0, 12)} ${m.summary}`).join('') +
+          (sources.length ? `\nremoved ${sources.length} patched kernel source cop${sources.length === 1 ? 'y' : 'ies'} no build tree reads` : '') + '\n',
       );
     });
 

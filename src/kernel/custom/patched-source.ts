@@ -9,11 +9,12 @@
  * that fails to apply leaves nothing behind.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { TailorError, UsageError } from '../../errors.ts';
 import { exec } from '../../util/exec.ts';
 import { cacheDir } from '../../util/paths.ts';
+import { processAlive } from '../../util/process-alive.ts';
 import type { KernelSource } from './source.ts';
 import { kbuildFolderFiles, patchedFiles, seriesId, type SourceLayer } from './series.ts';
 
@@ -58,18 +59,35 @@ async function unshare(path: string): Promise<void> {
   await rename(tmp, path);
 }
 
-async function applyPatch(tree: string, layer: SourceLayer): Promise<void> {
-  const text = await readFile(layer.path, 'utf8');
-  for (const f of patchedFiles(text)) await unshare(join(tree, f));
+/** GNU patch on `tree` (a dry run writes nothing); a failure is a PatchApplyError. */
+async function runPatch(tree: string, layer: SourceLayer, dryRun: boolean): Promise<void> {
   const args = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '--reject-file=-', '-d', tree, '-i', layer.path];
+  const r = await exec('patch', dryRun ? ['--dry-run', ...args] : args, { allowFailure: true });
+  if (r.code === 0) return;
+  const output = `${r.stdout}\n${r.stderr}`;
+  const failure = firstFailure(output) ?? { file: '?', hunk: 'see the output below' };
+  const detail = output.trim().split('\n').slice(0, 12).map((l) => `  | ${l}`).join('\n');
+  throw new PatchApplyError(layer.name, failure.file, failure.hunk, detail, layer.reasons);
+}
+
+async function applyPatch(tree: string, layer: SourceLayer): Promise<void> {
+  for (const f of patchedFiles(await readFile(layer.path, 'utf8'))) await unshare(join(tree, f));
   // A dry run first: a failing patch leaves no file of it half applied (the whole copy is dropped anyway).
-  for (const dry of [true, false]) {
-    const r = await exec('patch', dry ? ['--dry-run', ...args] : args, { allowFailure: true });
-    if (r.code === 0) continue;
-    const output = `${r.stdout}\n${r.stderr}`;
-    const failure = firstFailure(output) ?? { file: '?', hunk: 'see the output below' };
-    const detail = output.trim().split('\n').slice(0, 12).map((l) => `  | ${l}`).join('\n');
-    throw new PatchApplyError(layer.name, failure.file, failure.hunk, detail, layer.reasons);
+  await runPatch(tree, layer, true);
+  await runPatch(tree, layer, false);
+}
+
+/**
+ * Before copying the source: dry-run every patch whose files no earlier
+ * layer touches against the shared source itself (it reads only), so a
+ * patch that cannot apply fails in a second, not after a copy.
+ */
+async function precheck(sourceDir: string, layers: readonly SourceLayer[]): Promise<void> {
+  const touched = new Set<string>();
+  for (const layer of layers) {
+    const files = layer.kind === 'patch' ? patchedFiles(await readFile(layer.path, 'utf8')) : kbuildFolderFiles(layer.path).map((f) => `tailor/${layer.name}/${f}`);
+    if (layer.kind === 'patch' && !files.some((f) => touched.has(f))) await runPatch(sourceDir, layer, true);
+    for (const f of files) touched.add(f);
   }
 }
 
@@ -101,9 +119,11 @@ export async function ensurePatchedSource(source: KernelSource, layers: readonly
   if (!layers.length) return source;
   const dir = patchedSourceDir(source.version, layers);
   if (existsSync(join(dir, COMPLETE))) return { version: source.version, dir };
+  await precheck(source.dir, layers);
   await mkdir(cacheDir('src-patched'), { recursive: true });
+  await removeDeadCopies();
   log(`kernel: applying ${layers.length} source layer${layers.length === 1 ? '' : 's'} to a copy of the source (${dir})`);
-  const tmp = await mkdtemp(join(cacheDir('src-patched'), `.tmp-${source.version}-`));
+  const tmp = await mkdtemp(join(cacheDir('src-patched'), `.tmp-${process.pid}-`));
   try {
     const tree = join(tmp, 'tree');
     const r = await exec('cp', ['-al', source.dir, tree], { allowFailure: true });
@@ -126,4 +146,38 @@ export async function ensurePatchedSource(source: KernelSource, layers: readonly
     await rm(tmp, { recursive: true, force: true });
   }
   return { version: source.version, dir };
+}
+
+/** Temp copies of processes that died while copying or patching (.tmp-<pid>-*). */
+async function removeDeadCopies(): Promise<void> {
+  for (const name of await readdir(cacheDir('src-patched')).catch(() => [] as string[])) {
+    const m = /^\.tmp-(\d+)-/.exec(name);
+    if (m && !processAlive(Number(m[1]))) await rm(join(cacheDir('src-patched'), name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Remove patched copies no build tree reads (each tree's `source` link names
+ * its source folder) and that were made more than `minAgeMs` ago (a build
+ * that just made one has no tree yet). Returns the removed folders.
+ */
+export async function prunePatchedSources(treesDir: string, minAgeMs = 60 * 60 * 1000): Promise<string[]> {
+  const root = cacheDir('src-patched');
+  if (!existsSync(root)) return [];
+  await removeDeadCopies();
+  const used = new Set<string>();
+  for (const tree of await readdir(treesDir).catch(() => [] as string[])) {
+    const target = await readlink(join(treesDir, tree, 'source')).catch(() => undefined);
+    if (target) used.add(target.replace(/\/+$/, ''));
+  }
+  const removed: string[] = [];
+  for (const name of await readdir(root)) {
+    const dir = join(root, name);
+    if (name.startsWith('.') || used.has(dir)) continue;
+    const made = await stat(join(dir, COMPLETE)).then((s) => s.mtimeMs, () => 0);
+    if (Date.now() - made < minAgeMs) continue;
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
 }
