@@ -4,6 +4,7 @@
  * project file (./tailor.yaml) < command line. Then the driver profile and
  * OSv's implication rules, validation, warnings and the hash.
  */
+import { targetArch } from './arch.ts';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -81,6 +82,7 @@ export function resolveConfig(args: readonly string[], options: ResolveOptions =
     for (const a of layer) applyAssignment(a, values, explicit, warnings);
   }
   resolveDrivers(values, explicit);
+  resolveArch(values, explicit);
   validateCombination(values);
   const opts = Object.fromEntries([...values].map(([k, v]) => [k, v.value]));
   for (const spec of optionSchema) {
@@ -247,14 +249,30 @@ function resolveDrivers(values: Map<string, { value: OptionValue; source: ValueS
   }
 }
 
+/**
+ * What the target architecture decides: march= for modules built from source
+ * (when not given), and driver switches its QEMU machine cannot have, turned
+ * off when a drivers profile brought them, an error when asked for by name.
+ */
+function resolveArch(values: Map<string, { value: OptionValue; source: ValueSource }>, explicit: Set<string>): void {
+  const arch = targetArch(values.get('arch')!.value);
+  const march = values.get('march')!;
+  if (!explicit.has('march') && march.value !== arch.guest.defaultMarch) {
+    values.set('march', { value: arch.guest.defaultMarch, source: { kind: 'derived', reason: `arch=${arch.name}` } });
+  }
+  for (const [sw, why] of Object.entries(arch.kernel.unsupportedDrivers)) {
+    const name = `conf_drivers_${sw}`;
+    const cur = values.get(name)!;
+    if (cur.value !== true) continue;
+    if (explicit.has(name)) {
+      throw new UsageError(`${name}=1 (${describeSource(cur.source)}) cannot work with arch=${arch.name}: ${why}`, `remove ${name}=1, or use arch=x64`);
+    }
+    values.set(name, { value: false, source: { kind: 'derived', reason: `arch=${arch.name}: ${why}` } });
+  }
+}
+
 function validateCombination(values: Map<string, { value: OptionValue; source: ValueSource }>): void {
   const get = (k: string) => values.get(k)!.value;
-  if (get('arch') === 'aarch64') {
-    throw new UsageError(
-      'arch=aarch64: Tailor cannot build or boot aarch64 images yet (no cross toolchain or aarch64 QEMU in the pipeline)',
-      'use arch=x64',
-    );
-  }
   const image = get('image') as string[];
   if (image.length === 0) throw new UsageError('image= is empty', 'name at least one module, or image=empty for the empty image');
   if (get('fs') === 'rofs' && get('conf_drivers_virtio_blk') !== true && get('kernel') !== 'stock') {

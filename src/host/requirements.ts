@@ -15,6 +15,9 @@ export interface HostRequirement {
 
 export const hostRequirements: readonly HostRequirement[] = [
   { name: 'qemu-system-x86_64', check: { command: 'qemu-system-x86_64' }, aptPackage: 'qemu-system-x86', neededFor: 'tailor run, boot tests and benches' },
+  // arch=aarch64 (src/config/arch.ts): QEMU for arm64 guests and the cross compiler for the kernel, the init and modules
+  { name: 'qemu-system-aarch64', check: { command: 'qemu-system-aarch64' }, aptPackage: 'qemu-system-arm', neededFor: 'arch=aarch64: tailor run (-M virt)' },
+  { name: 'aarch64-linux-gnu-gcc', check: { command: 'aarch64-linux-gnu-gcc' }, aptPackage: 'gcc-aarch64-linux-gnu', neededFor: 'arch=aarch64: the guest init, native modules (static glibc) and kernel=custom (cross-compiled)' },
   { name: 'qemu-img', check: { command: 'qemu-img' }, aptPackage: 'qemu-utils', neededFor: 'disk image formats' },
   { name: 'musl-gcc', check: { command: 'musl-gcc' }, aptPackage: 'musl-tools', neededFor: 'the guest init and native modules (static, musl)' },
   { name: 'mkfs.erofs', check: { command: 'mkfs.erofs' }, aptPackage: 'erofs-utils', neededFor: 'fs=rofs' },

@@ -1,18 +1,15 @@
 /** Kernel command-line words (before ` -- `) for an image, and the kernel needs its root filesystem adds. */
 
-/** Words that cut boot time on a one-application VM (FIELD-NOTES.md), plus power-off by reboot (docs/guest-protocol.md). */
-const baseWords = [
-  'console=ttyS0',
-  'quiet',
-  'panic=-1',
-  'reboot=t',
-  '8250.nr_uarts=1',
-  'cryptomgr.notests',
-  'i8042.noaux',
-  'i8042.nokbd',
-  'no_timer_check',
-  'tsc=reliable',
-];
+import { targetArches, type TargetArch } from '../config/arch.ts';
+
+/**
+ * Words that cut boot time on a one-application VM (FIELD-NOTES.md), plus
+ * power-off by reboot (docs/guest-protocol.md): the console, then the
+ * architecture's own words (src/config/arch.ts).
+ */
+function baseWords(arch: TargetArch): string[] {
+  return [`console=${arch.kernel.console}`, 'quiet', 'panic=-1', ...arch.kernel.bootWords, 'cryptomgr.notests'];
+}
 
 const rootWords: Record<string, readonly string[]> = {
   ramfs: ['rdinit=/init'],
@@ -29,9 +26,9 @@ const stubRootType: Record<string, string> = { rofs: 'erofs', ext4: 'ext4', btrf
  * mounted by the init from a small initramfs: tailor.root= words instead of
  * root= (docs/guest-protocol.md, "Disk roots").
  */
-export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?: string; stubInitrd?: boolean; net?: boolean }): string[] {
+export function kernelWords(fs: string, opts: { pci: boolean; btrfsCompression?: string; stubInitrd?: boolean; net?: boolean; arch?: TargetArch }): string[] {
   const compress = fs === 'btrfs' && opts.btrfsCompression && opts.btrfsCompression !== 'none' ? `compress=${opts.btrfsCompression}` : undefined;
-  const words = [...baseWords];
+  const words = baseWords(opts.arch ?? targetArches.x64);
   if (opts.stubInitrd && stubRootType[fs]) {
     words.push('rdinit=/init', 'tailor.root=/dev/vda', `tailor.rootfstype=${stubRootType[fs]}`, fs === 'rofs' ? 'ro' : 'rw');
     if (compress) words.push(`tailor.rootflags=${compress}`);

@@ -25,6 +25,8 @@ import { needsStubInitrd, splitForStub } from './stub-initrd.ts';
 import { removeStaleTemps, replaceDir, tempDirFor } from './stale-temps.ts';
 import type { ArtifactRecord, BuildRecord } from './types.ts';
 import { sha256File } from '../util/sha256.ts';
+import { targetArch } from '../config/arch.ts';
+import { checkImageArch } from './arch-check.ts';
 
 export { sha256File };
 
@@ -48,6 +50,7 @@ export function buildName(config: BuildConfig): string {
 
 export async function buildImage(config: BuildConfig, progress: Progress = () => {}): Promise<BuildResult> {
   const o = config.options;
+  const arch = targetArch(o.arch);
   const fs = String(o.fs);
   // fs=virtiofs: an initramfs image whose kernel can mount host shares (9p); the share itself is given at run time.
   const rootKind = fs === 'virtiofs' ? 'ramfs' : fs;
@@ -82,8 +85,8 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
     for (const m of plan.order) for (const n of m.kernelNeeds) needSources.set(n, [...(needSources.get(n) ?? []), `module ${m.name}`]);
     const kernel = await prepareKernel(config, needs, needSources, moduleSourceRequests(selection.order));
 
-    progress('building the guest init');
-    const initPath = await buildGuestInit();
+    progress(`building the guest init (${arch.title})`);
+    const initPath = await buildGuestInit(arch);
     const appCmdline = plan.command ?? '';
     const tree = await assembleContent({
       plan,
@@ -93,6 +96,9 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       stripElf: o.conf_hide_symbols === true,
       scratchDir: tmpDir,
     });
+
+    const owners = new Map(plan.manifest.map((e) => [e.guestPath, e.module]));
+    await checkImageArch(tree, arch, (p) => owners.get(p));
 
     progress(`writing the ${rootKind} root filesystem`);
     const rootFile = rootKind === 'ramfs' ? 'initrd.img' : `root.${rootKind === 'rofs' ? 'erofs' : rootKind}`;
@@ -109,13 +115,14 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       ? await writeRootfs(parts.stub, join(tmpDir, 'initrd.img'), { fs: 'ramfs', compression: 'gzip', seed: config.hash })
       : undefined;
 
-    const bzImage = await placeFile(kernel.bzImage, join(tmpDir, 'bzImage'));
+    const bzImage = await placeFile(kernel.bzImage, join(tmpDir, kernel.imageName ?? 'bzImage'));
     const vmlinux = kernel.vmlinux ? await placeFile(kernel.vmlinux, join(tmpDir, 'vmlinux')) : undefined;
     const kernelCmdline = kernelWords(rootKind, {
       pci: kernel.hasPci,
       btrfsCompression: fs === 'btrfs' ? compression : undefined,
       stubInitrd: stubbed,
       net: needs.includes('net'),
+      arch,
     }).join(' ');
     await writeFile(join(tmpDir, 'cmdline'), `${kernelCmdline} -- ${appCmdline}\n`);
     await writeFile(join(tmpDir, 'usr.manifest'), manifestText(plan, tree));
@@ -125,6 +132,7 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       formatVersion: 1,
       name,
       configHash: config.hash,
+      ...(arch.name !== 'x64' ? { arch: arch.name } : {}),
       options: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { value: v, source: config.sources[k] }])),
       ...(config.profileName ? { profile: config.profileName } : {}),
       modules: plan.order.map((m) => m.name),

@@ -10,6 +10,7 @@ import type { BuildConfig } from '../config/types.ts';
 import { MissingToolError, TailorError } from '../errors.ts';
 import type { ModuleDefinition } from '../modules/module-file.ts';
 import { exec, hasCommand } from '../util/exec.ts';
+import { targetArch } from '../config/arch.ts';
 
 /** CFLAGS for modules built from source: opt, march, mtune, cflags, and PGO. */
 export function moduleCflags(config: BuildConfig): string {
@@ -45,7 +46,9 @@ export async function runModuleBuilds(modules: readonly ModuleDefinition[], conf
   checkModulePackages(modules);
   const needsBuild = modules.filter((m) => m.build);
   if (needsBuild.length === 0) return;
-  if (!(await hasCommand('musl-gcc'))) throw new MissingToolError('musl-gcc', 'musl-tools', 'modules are built from source as static musl binaries');
+  const arch = targetArch(config.options.arch);
+  const cc = arch.guest.cc;
+  if (!(await hasCommand(cc))) throw new MissingToolError(cc, arch.guest.ccPackage, `modules are built from source as static ${arch.guest.libc} binaries for ${arch.title}`);
   for (const m of needsBuild) {
     // Built from scratch beside its final folder and swapped in: a killed build never leaves a
     // half-written binary in build/.modules/NAME for the next build to take as done.
@@ -54,7 +57,7 @@ export async function runModuleBuilds(modules: readonly ModuleDefinition[], conf
     await mkdir(out, { recursive: true });
     const env = {
       ...process.env,
-      CC: 'musl-gcc',
+      CC: cc,
       CFLAGS: moduleCflags(config),
       MODULE_DIR: m.dir,
       MODULE_BUILD: out,
@@ -63,7 +66,7 @@ export async function runModuleBuilds(modules: readonly ModuleDefinition[], conf
     if (r.code !== 0) {
       await rm(out, { recursive: true, force: true });
       throw new TailorError(`module ${m.name}: its build command failed (exit ${r.code}): ${m.build}\n${(r.stderr || r.stdout).trim().split('\n').slice(-10).join('\n')}`, {
-        hint: `fix the module in ${m.dir}, or run the command there by hand with CC=musl-gcc`,
+        hint: `fix the module in ${m.dir}, or run the command there by hand with CC=${cc}`,
       });
     }
     await replaceDir(out, join(buildRoot, m.name));

@@ -1,3 +1,5 @@
+import type { ArchName } from '../config/arch.ts';
+
 /** build/<name>/build.json: every input and output of one build. Stage 6 (run) reads only this. */
 
 export interface ArtifactRecord {
@@ -12,6 +14,8 @@ export interface BuildRecord {
   readonly formatVersion: 1;
   readonly name: string;
   readonly configHash: string;
+  /** Target architecture (src/config/arch.ts); absent: x64. */
+  readonly arch?: ArchName;
   /** Every option with its value and source, as `tailor config --json` prints them. */
   readonly options: Readonly<Record<string, unknown>>;
   readonly profile?: string;

@@ -4,6 +4,7 @@
  */
 import type { BuildConfig } from '../config/types.ts';
 import { TailorError, UsageError } from '../errors.ts';
+import { targetArch } from '../config/arch.ts';
 import { prepareStockKernel } from './stock.ts';
 import { prepareCustomKernel } from './custom/index.ts';
 import type { KernelArtifact } from './types.ts';
@@ -77,7 +78,7 @@ export async function prepareKernel(
       return prepareStockKernel([...needs, ...stockNetNeeds(needs), ...stockDriverNeeds(config)], {
         mmio: flag(config, 'conf_drivers_mmio', true),
         pci: flag(config, 'conf_drivers_pci', true),
-      });
+      }, targetArch(config.options.arch));
     case 'custom':
     case 'general':
       return prepareCustomKernel(config, needs, { ...(needSources ? { needSources } : {}), sourceRequests });

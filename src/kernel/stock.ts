@@ -1,13 +1,16 @@
 /**
- * kernel=stock: Debian's prebuilt linux-image-<abi>-amd64, fetched with
- * `apt-get download` (never installed on the host), unpacked into
- * Tailor's cache once per package version, with the module index and the
- * uncompressed PVH vmlinux prepared beside it. Later calls read the cache
- * only; apt is consulted again only when its package lists changed.
+ * kernel=stock: Debian's prebuilt linux-image-<abi>-amd64 (or -arm64 for
+ * arch=aarch64), fetched with `apt-get download` (never installed on the
+ * host), unpacked into Tailor's cache once per package version, with the
+ * module index and (x86-64) the uncompressed PVH vmlinux prepared beside it.
+ * Later calls read the cache only; apt is consulted again only when its
+ * package lists changed. A foreign architecture's package needs that
+ * architecture in dpkg's list (`dpkg --add-architecture`, downloads only).
  */
 import { sha256File } from '../util/sha256.ts';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { hostRunsNatively, targetArches, type TargetArch } from '../config/arch.ts';
 import { TailorError } from '../errors.ts';
 import { writeFileAtomic, tempSibling } from '../util/atomic.ts';
 import { exec } from '../util/exec.ts';
@@ -18,8 +21,6 @@ import { stockModulesFor, validateKernelNeeds } from './features.ts';
 import { loadModuleIndex, resolveModules, writeModuleIndex } from './modules-dep.ts';
 import type { KernelArtifact } from './types.ts';
 
-/** The metapackage that always depends on Debian's current amd64 kernel. */
-const META_PACKAGE = 'linux-image-amd64';
 const APT_LISTS = '/var/lib/apt/lists';
 
 export interface StockPackage {
@@ -50,9 +51,14 @@ const log = (msg: string) => process.stderr.write(`tailor: ${msg}\n`);
 /** Folder name for a Debian version (epochs have ':'). */
 const versionDirName = (v: string) => v.replace(/[^A-Za-z0-9.+~-]/g, '_');
 
-/** The cache folder of one stock kernel package version. */
-export function stockCacheDir(version: string): string {
-  return cacheDir('stock', versionDirName(version));
+/** The cache folder of one stock kernel package version (x86-64 at the top, other architectures in their own folder). */
+export function stockCacheDir(version: string, arch: TargetArch = targetArches.x64): string {
+  return arch.name === targetArches.x64.name ? cacheDir('stock', versionDirName(version)) : cacheDir('stock', arch.debianArch, versionDirName(version));
+}
+
+/** apt's name for a package of `arch`: foreign architectures carry the :arch qualifier. */
+function aptName(name: string, arch: TargetArch): string {
+  return hostRunsNatively(arch) ? name : `${name}:${arch.debianArch}`;
 }
 
 async function aptListsStamp(): Promise<number> {
@@ -63,15 +69,30 @@ async function aptListsStamp(): Promise<number> {
   }
 }
 
-/** The kernel package a linux-image-amd64 record (apt-cache show) depends on, with its exact version. */
-export function parseMetaPackageRecord(record: string): StockPackage | undefined {
-  const dep = /^Depends:.*?\b(linux-image-[0-9][^\s,(]*-amd64)\s*\(=\s*([^)\s]+)\)/m.exec(record);
+/** The kernel package a linux-image-amd64 (or -arm64, per `debianArch`) record (apt-cache show) depends on, with its exact version. */
+export function parseMetaPackageRecord(record: string, debianArch = 'amd64'): StockPackage | undefined {
+  const dep = new RegExp(`^Depends:.*?\\b(linux-image-[0-9][^\\s,(]*-${debianArch})\\s*\\(=\\s*([^)\\s]+)\\)`, 'm').exec(record);
   return dep ? { name: dep[1]!, version: dep[2]! } : undefined;
 }
 
-async function queryApt(): Promise<StockPackage | undefined> {
-  const r = await exec('apt-cache', ['show', '--no-all-versions', META_PACKAGE], { allowFailure: true });
-  return r.code === 0 ? parseMetaPackageRecord(r.stdout) : undefined;
+async function queryApt(arch: TargetArch): Promise<StockPackage | undefined> {
+  const r = await exec('apt-cache', ['show', '--no-all-versions', aptName(arch.kernel.stockMetaPackage, arch)], { allowFailure: true });
+  return r.code === 0 ? parseMetaPackageRecord(r.stdout, arch.debianArch) : undefined;
+}
+
+/** Adds a foreign architecture to dpkg's list so apt can download its packages (nothing of it is installed). */
+async function enableForeignArch(arch: TargetArch): Promise<boolean> {
+  if (hostRunsNatively(arch)) return false;
+  const r = await exec('dpkg', ['--print-foreign-architectures'], { allowFailure: true });
+  if (r.stdout.split(/\s+/).includes(arch.debianArch)) return false;
+  log(`adding the ${arch.debianArch} architecture to dpkg (dpkg --add-architecture ${arch.debianArch}) so apt can download Debian's ${arch.debianArch} kernel; nothing is installed`);
+  const add = await exec('dpkg', ['--add-architecture', arch.debianArch], { allowFailure: true });
+  if (add.code !== 0) {
+    throw new TailorError(`dpkg --add-architecture ${arch.debianArch} failed: ${add.stderr.trim()}`, {
+      hint: `run as root: dpkg --add-architecture ${arch.debianArch} && apt-get update; or use kernel=custom`,
+    });
+  }
+  return true;
 }
 
 /**
@@ -79,8 +100,9 @@ async function queryApt(): Promise<StockPackage | undefined> {
  * runs `apt-get update` once when apt knows none. The answer is kept
  * until apt's package lists change.
  */
-export async function resolveStockPackage(): Promise<StockPackage> {
-  const recordPath = cacheDir('stock', 'resolved.json');
+export async function resolveStockPackage(arch: TargetArch = targetArches.x64): Promise<StockPackage> {
+  const META_PACKAGE = aptName(arch.kernel.stockMetaPackage, arch);
+  const recordPath = cacheDir('stock', arch.name === targetArches.x64.name ? 'resolved.json' : `resolved-${arch.debianArch}.json`);
   const stamp = await aptListsStamp();
   try {
     const rec = JSON.parse(await readFile(recordPath, 'utf8')) as { aptLists: number; package: StockPackage };
@@ -88,7 +110,7 @@ export async function resolveStockPackage(): Promise<StockPackage> {
   } catch {
     /* no record yet, or an unreadable one: ask apt */
   }
-  let pkg = await queryApt();
+  let pkg = (await enableForeignArch(arch)) ? undefined : await queryApt(arch);
   if (!pkg) {
     log(`apt knows no ${META_PACKAGE} package yet; running apt-get update once`);
     const up = await exec('apt-get', ['update'], { allowFailure: true });
@@ -97,10 +119,10 @@ export async function resolveStockPackage(): Promise<StockPackage> {
         hint: 'run apt-get update as root (sudo apt-get update), check the network, or use kernel=custom',
       });
     }
-    pkg = await queryApt();
+    pkg = await queryApt(arch);
     if (!pkg) {
-      throw new TailorError(`apt has no ${META_PACKAGE} package with a linux-image-*-amd64 dependency`, {
-        hint: 'kernel=stock needs a Debian (amd64) apt source with the main component; or use kernel=custom',
+      throw new TailorError(`apt has no ${META_PACKAGE} package with a linux-image-*-${arch.debianArch} dependency`, {
+        hint: `kernel=stock needs a Debian (${arch.debianArch}) apt source with the main component; or use kernel=custom`,
       });
     }
   }
@@ -109,10 +131,10 @@ export async function resolveStockPackage(): Promise<StockPackage> {
 }
 
 /** Download and unpack `pkg` into `dir` (a fresh temp folder). */
-async function unpackPackage(pkg: StockPackage, dir: string): Promise<StockKernelFiles> {
+async function unpackPackage(pkg: StockPackage, dir: string, arch: TargetArch): Promise<StockKernelFiles> {
   log(`downloading Debian's kernel ${pkg.name} ${pkg.version} (apt-get download, not installed on this host)`);
   // Sandbox user root: _apt cannot write into a cache under root's home, and would only warn.
-  const dl = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${pkg.name}=${pkg.version}`], { cwd: dir, allowFailure: true });
+  const dl = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${aptName(pkg.name, arch)}=${pkg.version}`], { cwd: dir, allowFailure: true });
   const deb = (await readdir(dir)).find((f) => f.endsWith('.deb'));
   if (dl.code !== 0 || !deb) {
     throw new TailorError(`apt-get download ${pkg.name}=${pkg.version} failed:\n${dl.stderr.trim().split('\n').slice(-3).join('\n')}`, {
@@ -137,9 +159,10 @@ async function unpackPackage(pkg: StockPackage, dir: string): Promise<StockKerne
   const count = await writeModuleIndex(join(dir, moduleDir));
   log(`indexed ${count} kernel modules of ${release}`);
 
-  // The uncompressed vmlinux is only worth keeping when it can be booted through PVH.
+  // The uncompressed vmlinux is only worth keeping when it can be booted through PVH (x86-64).
   let vmlinux: string | undefined = 'vmlinux';
   let payloadCompression: PayloadCompression | undefined;
+  if (!arch.kernel.pvh) return { package: pkg, release, debSha256, debSize, bzImage, config, moduleDir };
   try {
     payloadCompression = await extractVmlinux(join(dir, bzImage), join(dir, vmlinux));
     if (!hasPvhNote(await readFile(join(dir, vmlinux)), join(dir, vmlinux))) {
@@ -166,15 +189,15 @@ async function readCached(dir: string): Promise<StockKernelFiles | undefined> {
 }
 
 /** The stock kernel's files, from the cache or freshly fetched (into a temp folder renamed into place). */
-export async function fetchStockKernel(pkg: StockPackage): Promise<{ dir: string; files: StockKernelFiles }> {
-  const dir = stockCacheDir(pkg.version);
+export async function fetchStockKernel(pkg: StockPackage, arch: TargetArch = targetArches.x64): Promise<{ dir: string; files: StockKernelFiles }> {
+  const dir = stockCacheDir(pkg.version, arch);
   const cached = await readCached(dir);
   if (cached) return { dir, files: cached };
-  await mkdir(cacheDir('stock'), { recursive: true });
+  await mkdir(dirname(dir), { recursive: true });
   const tmp = tempSibling(dir);
   await mkdir(tmp);
   try {
-    const files = await unpackPackage(pkg, tmp);
+    const files = await unpackPackage(pkg, tmp, arch);
     await writeFileAtomic(join(tmp, 'stock.json'), `${JSON.stringify(files, null, 2)}\n`);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -240,14 +263,14 @@ export function initrdCompressionsOf(config: ReadonlyMap<string, string>): Kerne
  * Debian's kernel with the modules that `needs` (kernel feature names, see
  * features.ts) and the requested virtio transports require, in load order.
  */
-export async function prepareStockKernel(needs: readonly string[], transport: { mmio: boolean; pci: boolean }): Promise<KernelArtifact> {
+export async function prepareStockKernel(needs: readonly string[], transport: { mmio: boolean; pci: boolean }, arch: TargetArch = targetArches.x64): Promise<KernelArtifact> {
   const wanted = validateKernelNeeds([
     ...(transport.mmio ? ['virtio-mmio'] : []),
     ...(transport.pci ? ['virtio-pci'] : []),
     ...needs,
   ]);
-  const pkg = await resolveStockPackage();
-  const { dir, files } = await fetchStockKernel(pkg);
+  const pkg = await resolveStockPackage(arch);
+  const { dir, files } = await fetchStockKernel(pkg, arch);
   const config = parseKernelConfig(await readFile(join(dir, files.config), 'utf8'));
   const index = await loadModuleIndex(join(dir, files.moduleDir), files.release);
   const modules = resolveModules(index, stockModulesFor(wanted));
@@ -260,6 +283,7 @@ export async function prepareStockKernel(needs: readonly string[], transport: { 
     release: files.release,
     packageVersion: files.package.version,
     bzImage: join(dir, files.bzImage),
+    imageName: arch.kernel.stockImageName,
     ...(files.vmlinux ? { vmlinux: join(dir, files.vmlinux) } : {}),
     config: join(dir, files.config),
     // Debian's System.map is a placeholder pointing at the -dbg package: not worth a path.

@@ -13,8 +13,10 @@ export interface KernelArtifact {
   readonly release: string;
   /** Debian package version of the stock kernel or of linux-source. */
   readonly packageVersion: string;
-  /** Compressed bootable kernel (bzImage / vmlinuz). */
+  /** Bootable kernel: bzImage (x86-64), Image (arm64). */
   readonly bzImage: string;
+  /** Its file name in a build folder (default bzImage): Image on arm64. */
+  readonly imageName?: string;
   /** Uncompressed ELF with a PVH note, when available (fastest boot on microvm). */
   readonly vmlinux?: string;
   /** The kernel's .config. */

@@ -31,6 +31,9 @@ export interface StorageRequest {
 
 export type ShareTransport = 'virtiofs' | '9p';
 
+/** How virtio devices attach: virtio-mmio (`-device virtio-*-device`: microvm, arm64 virt without PCI) or PCI. */
+export type VirtioTransport = 'mmio' | 'pci';
+
 /** `HOSTDIR:TAG[:GUESTPATH]` → a share; the folder must exist. */
 export function parseShare(text: string, cwd: string = process.cwd()): HostShare {
   const m = /^([^:]+):([A-Za-z0-9_.-]{1,31})(?::(\/[^:]*))?$/.exec(text);
@@ -72,11 +75,11 @@ function commaSafe(path: string): string {
  * named in probe order, so the root comes first (/dev/vda).
  */
 export function storageArgs(
-  machine: 'qemu' | 'qemu_microvm',
+  transport: VirtioTransport,
   root: { file: string; readOnly: boolean } | undefined,
   req: StorageRequest,
 ): string[] {
-  const mmio = machine === 'qemu_microvm';
+  const mmio = transport === 'mmio';
   const args: string[] = [];
   const disks: { id: string; file: string; readOnly: boolean }[] = [];
   const rootFile = req.diskImage ? existingFile('--disk-image', req.diskImage) : root?.file;
@@ -88,7 +91,7 @@ export function storageArgs(
   }
   if (req.nvmeImage) {
     if (mmio) {
-      throw new UsageError('--nvme-image needs PCI, and qemu_microvm has no PCI bus', 'run with -p qemu (q35)');
+      throw new UsageError('--nvme-image needs PCI, and this machine attaches devices over virtio-mmio (no PCI bus)', 'run with -p qemu on a kernel with PCI');
     }
     const file = existingFile('--nvme-image', req.nvmeImage);
     const queues = req.nvmeQueues ?? 1;

@@ -6,6 +6,7 @@
  * host administrator made: Tailor never creates or changes host interfaces,
  * it says how to when one is missing.
  */
+import type { VirtioTransport } from './devices.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
@@ -164,8 +165,8 @@ function readText(path: string): string | undefined {
   }
 }
 
-/** The QEMU arguments for the network device: a netdev and its virtio-net device for the machine type. */
-export function networkArgs(machine: 'qemu' | 'qemu_microvm', req: NetworkRequest): string[] {
+/** The QEMU arguments for the network device: a netdev and its virtio-net device on the machine's virtio transport. */
+export function networkArgs(transport: VirtioTransport, req: NetworkRequest): string[] {
   if (req.mode === 'none') return [];
   const queues = req.mode === 'tap' ? req.queues ?? 1 : 1;
   let netdev: string;
@@ -178,8 +179,8 @@ export function networkArgs(machine: 'qemu' | 'qemu_microvm', req: NetworkReques
     if (req.vhost) netdev += ',vhost=on';
     if (queues > 1) netdev += `,queues=${queues}`;
   }
-  let device = machine === 'qemu_microvm' ? `virtio-net-device,netdev=n0,mac=${guestMac}` : `virtio-net-pci,netdev=n0,mac=${guestMac},romfile=`;
+  let device = transport === 'mmio' ? `virtio-net-device,netdev=n0,mac=${guestMac}` : `virtio-net-pci,netdev=n0,mac=${guestMac},romfile=`;
   // multiqueue: one MSI-X vector per queue (rx and tx) plus config and control
-  if (queues > 1) device += `,mq=on${machine === 'qemu' ? `,vectors=${2 * queues + 2}` : ''}`;
+  if (queues > 1) device += `,mq=on${transport === 'pci' ? `,vectors=${2 * queues + 2}` : ''}`;
   return ['-netdev', netdev, '-device', device];
 }

@@ -8,10 +8,27 @@ import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import type { Accel, Hypervisor } from './types.ts';
 import { appCmdlineWord } from './app-cmdline.ts';
-import { shareMountOptions, sharedMemoryArgs, storageArgs, type StorageRequest } from './devices.ts';
+import { shareMountOptions, sharedMemoryArgs, storageArgs, type StorageRequest, type VirtioTransport } from './devices.ts';
+import { hostRunsNatively, targetArch, targetArches, type TargetArch } from '../config/arch.ts';
 import { networkArgs, type NetworkRequest } from './network.ts';
 
-export const qemuBinary = 'qemu-system-x86_64';
+/** The x86-64 QEMU (exports boot x86-64 disks); a build's own binary comes from its architecture. */
+export const qemuBinary = targetArches.x64.qemu.binary;
+
+/** The target architecture of a build folder (absent in the record: x86-64). */
+export function recordArch(record: BuildRecord): TargetArch {
+  return targetArch(record.arch);
+}
+
+/**
+ * How virtio devices attach: microvm has only virtio-mmio; a `-p qemu`
+ * machine uses PCI, except arm64's virt with a kernel without PCI, whose
+ * device tree lists virtio-mmio transports.
+ */
+export function virtioTransport(record: BuildRecord, plan: QemuPlan): VirtioTransport {
+  if (plan.hypervisor === 'qemu_microvm') return 'mmio';
+  return recordArch(record).qemu.mmioWithoutPci && !record.kernel.hasPci ? 'mmio' : 'pci';
+}
 
 /** Defaults for `tailor run`: 128 MiB fits Debian's stock kernel (needs ~81 MiB) with room for the app. */
 export const defaultMemoryMiB = 128;
@@ -68,9 +85,9 @@ export function kernelCommandLine(record: BuildRecord, plan: QemuPlan): string {
   // kernel reached the app in 230 ms instead of 493 ms, Debian's in 1150 instead of 1330. Under KVM the
   // APIC timer is cheap and the best clock event device, so it stays on. microvm with ACPI declares no
   // PIT, so there the APIC timer is the only tick (without it jiffies stop: btrfs's raid6 benchmark hung).
-  if (plan.accel === 'tcg' && !microvmNeedsAcpi(record, plan) && !words.includes('noapictimer')) words.push('noapictimer');
+  if (plan.accel === 'tcg' && !microvmNeedsAcpi(record, plan)) for (const w of recordArch(record).qemu.tcgKernelWords) if (!words.includes(w)) words.push(w);
   for (const w of plan.kernelWords ?? []) if (!words.includes(w)) words.push(w);
-  if (plan.hypervisor === 'qemu' && (hasVirtioDevices(record, plan) || plan.storage?.nvmeImage)) words = words.filter((w) => w !== 'pci=off');
+  if (virtioTransport(record, plan) === 'pci' && (hasVirtioDevices(record, plan) || plan.storage?.nvmeImage)) words = words.filter((w) => w !== 'pci=off');
   const mounts = shareMountOptions(plan.storage?.shares, plan.storage?.shareTransport);
   let app = plan.execute ?? record.appCmdline;
   if (mounts) app = `${mounts}${app.trim() === '' ? '--noinit' : app}`;
@@ -105,6 +122,16 @@ function hostTscKhz(): number {
 
 /** Checks the combination before anything is spawned; every failure names the fix. */
 export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
+  const arch = recordArch(record);
+  if (plan.hypervisor === 'qemu_microvm' && !arch.qemu.microvm) {
+    throw new UsageError(
+      `build ${record.name} is for ${arch.title}, and QEMU has no microvm machine there`,
+      `run it with -p qemu (${arch.qemu.machine}: also firmware-less, direct kernel boot)`,
+    );
+  }
+  if (plan.accel === 'kvm' && !hostRunsNatively(arch)) {
+    throw new UsageError(`build ${record.name} is for ${arch.title}: KVM runs guests of this host's architecture only`, 'run it under TCG (--accel tcg, the default for a foreign architecture)');
+  }
   if (!Number.isInteger(plan.memoryMiB) || plan.memoryMiB < 16) {
     throw new UsageError(`memory ${plan.memoryMiB} MiB is too small`, 'give at least 16 MiB, e.g. -m 128M');
   }
@@ -127,9 +154,12 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
       'run it with -p qemu (virtio-pci), or rebuild with conf_drivers_profile=microvm (or conf_drivers_mmio=1)',
     );
   }
-  if ((hasVirtioDevices(record, plan) || plan.storage?.nvmeImage) && plan.hypervisor === 'qemu' && !record.kernel.hasPci) {
+  if (plan.storage?.nvmeImage && plan.hypervisor === 'qemu' && !record.kernel.hasPci) {
+    throw new UsageError(`build ${record.name}: its kernel has no PCI, so an NVMe disk cannot be attached`, 'rebuild with conf_drivers_pci=1 conf_drivers_nvme=1');
+  }
+  if (hasVirtioDevices(record, plan) && virtioTransport(record, plan) === 'pci' && !record.kernel.hasPci) {
     throw new UsageError(
-      `build ${record.name}: its kernel has no PCI/virtio-pci, so its root disk cannot be attached on qemu (q35)`,
+      `build ${record.name}: its kernel has no PCI/virtio-pci, so its root disk cannot be attached on qemu (${arch.qemu.machine})`,
       'run it with -p qemu_microvm, or rebuild with conf_drivers_profile=virtio-pci (or conf_drivers_pci=1)',
     );
   }
@@ -148,7 +178,7 @@ function machineArgs(record: BuildRecord, plan: QemuPlan): string[] {
     const legacy = plan.accel === 'kvm' ? ',pit=off,pic=off,rtc=off' : '';
     return ['-M', `microvm,x-option-roms=off,isa-serial=on,acpi=${microvmNeedsAcpi(record, plan) ? 'on' : 'off'}${legacy}${shm?.machineProp ?? ''}`, ...(shm?.object ?? [])];
   }
-  return ['-M', `q35${shm?.machineProp ?? ''}`, ...(shm?.object ?? [])];
+  return ['-M', `${recordArch(record).qemu.machine}${shm?.machineProp ?? ''}`, ...(shm?.object ?? [])];
 }
 
 /**
@@ -171,9 +201,9 @@ function microvmDeviceWords(record: BuildRecord, plan: QemuPlan, args: string[],
   return cut < 0 ? `${cmdline} ${words}` : `${cmdline.slice(0, cut)} ${words}${cmdline.slice(cut)}`;
 }
 
-/** CPU model: the host's under KVM (minus arch-capabilities, which nested KVM rejects); `max` under TCG. */
-function cpuArgs(accel: Accel): string[] {
-  return accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host,-arch-capabilities'] : ['-accel', 'tcg', '-cpu', 'max'];
+/** CPU model from the architecture: the host's under KVM (x86-64: minus arch-capabilities, which nested KVM rejects); `max` under TCG. */
+function cpuArgs(accel: Accel, arch: TargetArch): string[] {
+  return accel === 'kvm' ? ['-accel', 'kvm', '-cpu', arch.qemu.cpuKvm] : ['-accel', 'tcg', '-cpu', arch.qemu.cpuTcg];
 }
 
 export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: QemuPlan): QemuCommand {
@@ -185,7 +215,7 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
   const cmdline = kernelCommandLine(record, plan);
   const args = [
     ...machineArgs(record, plan),
-    ...cpuArgs(plan.accel),
+    ...cpuArgs(plan.accel, recordArch(record)),
     '-m', `${plan.memoryMiB}M`,
     '-smp', String(plan.cpus),
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
@@ -194,13 +224,14 @@ export function buildQemuCommand(buildDir: string, record: BuildRecord, plan: Qe
   ];
   if (record.initrd) args.push('-initrd', join(buildDir, record.initrd.file));
   const root = record.rootDisk ? { file: join(buildDir, record.rootDisk.file), readOnly: record.rootDisk.readOnly } : undefined;
-  args.push(...storageArgs(plan.hypervisor, root, plan.storage ?? {}));
-  if (plan.network) args.push(...networkArgs(plan.hypervisor, plan.network));
+  const transport = virtioTransport(record, plan);
+  args.push(...storageArgs(transport, root, plan.storage ?? {}));
+  if (plan.network) args.push(...networkArgs(transport, plan.network));
   // QEMU's option syntax doubles a comma inside a value.
   if (plan.userData !== undefined) args.push('-fw_cfg', `name=opt/tailor/user-data,file=${resolve(plan.userData).replace(/,/g, ',,')}`);
   const full = microvmDeviceWords(record, plan, args, cmdline);
   args.push('-append', full);
-  return { binary: qemuBinary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline: full };
+  return { binary: recordArch(record).qemu.binary, args, kernelFile: join(buildDir, kernel.file), kernelForm, cmdline: full };
 }
 
 /** A copy-pasteable shell rendering of a command (for --dry-run and --verbose). */

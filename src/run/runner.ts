@@ -3,13 +3,14 @@
  * read the init's markers and time the boot.
  */
 import { spawn } from 'node:child_process';
-import { TailorError } from '../errors.ts';
+import { TailorError, UsageError } from '../errors.ts';
+import { hostRunsNatively } from '../config/arch.ts';
 import { loadBuildFolder, type BuildFolder } from './build-folder.ts';
 import { ConsoleScanner, type AppStartMarker } from './console-markers.ts';
 import { saveTrace, traceConsoleFilter, wantsTrace } from './trace-capture.ts';
 import { prepareFirecracker } from './firecracker-run.ts';
 import { chooseAccel } from './kvm-probe.ts';
-import { buildQemuCommand, shellQuote, type QemuCommand } from './qemu.ts';
+import { buildQemuCommand, recordArch, shellQuote, type QemuCommand } from './qemu.ts';
 import type { Accel, RunOptions, RunResult } from './types.ts';
 import type { StorageRequest } from './devices.ts';
 import { findVirtiofsd, startVirtiofsd } from './virtiofsd.ts';
@@ -192,6 +193,7 @@ export function chooseShareTransport(build: BuildFolder, storage: StorageRequest
 /** Default hypervisor: microvm (fastest) unless the image's root disk needs PCI because its kernel lacks virtio-mmio. */
 export function defaultHypervisor(build: BuildFolder, storage?: StorageRequest, network?: NetworkRequest): 'qemu' | 'qemu_microvm' {
   const k = build.record.kernel;
+  if (!recordArch(build.record).qemu.microvm) return 'qemu';
   // A network device: q35's virtio-net-pci is the path measured to work with every kernel (microvm needs ACPI for Debian's).
   if (network && network.mode !== 'none' && k.hasPci) return 'qemu';
   // NVMe exists only on PCI
@@ -239,6 +241,10 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const log = extras.log ?? process.stderr;
   const out = opts.console ?? process.stdout;
   const build = loadBuildFolder(opts.buildDir);
+  const arch = recordArch(build.record);
+  if (opts.hypervisor === 'firecracker' && !arch.firecracker) {
+    throw new UsageError(`build ${build.record.name} is for ${arch.title}: Tailor writes Firecracker configurations for x86-64 builds only`, 'run it with -p qemu');
+  }
   if (opts.hypervisor === 'firecracker') {
     const fc = await prepareFirecracker(build, opts);
     for (const n of fc.notices) log.write(`${n}\n`);
@@ -258,7 +264,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   let accel: Accel;
   if (opts.dryRun) {
     // A dry run boots nothing, so it does not probe: it uses a recorded verdict or TCG.
-    const choice = await chooseAccel(opts.accel);
+    const choice = hostRunsNatively(arch) ? await chooseAccel(opts.accel) : { accel: opts.accel ?? ('tcg' as const) };
     accel = choice.accel;
     const cmd = buildQemuCommand(build.dir, build.record, { ...plan, accel });
     out.write(`${shellQuote([cmd.binary, ...cmd.args])}\n`);
@@ -267,7 +273,8 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   // Validate before probing so that a bad combination fails at once.
   buildQemuCommand(build.dir, build.record, { ...plan, accel: 'tcg' });
   if (opts.network) checkTapHost(opts.network);
-  const choice = await chooseAccel(opts.accel, async (deadlineMs) => {
+  // A guest of another architecture runs under TCG only (validatePlan refuses --accel kvm for it): nothing to probe.
+  const choice = !hostRunsNatively(arch) ? { accel: opts.accel ?? ('tcg' as const), notice: undefined } : await chooseAccel(opts.accel, async (deadlineMs) => {
     if (opts.verbose) log.write(`tailor: probing KVM: booting ${build.dir} under KVM (deadline ${deadlineMs / 1000} s)\n`);
     // no network device in the probe: its forwarded ports would collide with the real boot's
     // no shares either: a virtiofsd serves one VM, and the probe only needs the app to start

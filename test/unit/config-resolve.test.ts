@@ -195,10 +195,20 @@ test('fs=zfs is refused with a pointer to btrfs or ext4', (t) => {
   rejects(() => resolveConfig(['fs=zfs'], { cwd }), /fs=zfs/, /no ZFS/, /fs=btrfs/, /fs=ext4/);
 });
 
-test('arch=aarch64 is refused with the reason and the fix', (t) => {
+test('arch=aarch64: accepted; march derived from it; ACPI from a drivers profile turned off with why; asked by name, refused', (t) => {
   const cwd = project(t);
-  rejects(() => resolveConfig(['arch=aarch64'], { cwd }), /arch=aarch64/, /use arch=x64/);
   assert.equal(resolveConfig(['arch=x64'], { cwd }).options.arch, 'x64');
+  const c = resolveConfig(['arch=aarch64'], { cwd });
+  assert.equal(c.options.arch, 'aarch64');
+  assert.equal(c.options.march, 'armv8-a');
+  assert.deepEqual(c.sources.march, { kind: 'derived', reason: 'arch=aarch64' });
+  assert.equal(c.options.conf_drivers_acpi, false);
+  assert.match(JSON.stringify(c.sources.conf_drivers_acpi), /arch=aarch64: .*UEFI/);
+  assert.equal(resolveConfig(['arch=aarch64', '-march=armv8.2-a'], { cwd }).options.march, 'armv8.2-a');
+  rejects(() => resolveConfig(['arch=aarch64', 'conf_drivers_acpi=1'], { cwd }), /conf_drivers_acpi=1 .*arch=aarch64/, /remove conf_drivers_acpi=1/);
+  // x86-64 options and hash are what they were before arch= was read.
+  assert.equal(resolveConfig([], { cwd }).options.march, 'x86-64');
+  assert.equal(resolveConfig([], { cwd }).hash, resolveConfig(['arch=x64'], { cwd }).hash);
 });
 
 test('image= empty is refused; image=empty is the empty image', (t) => {

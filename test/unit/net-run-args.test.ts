@@ -58,25 +58,25 @@ test('impossible combinations are refused with the fix', () => {
 });
 
 test('QEMU arguments: forwards bound to 127.0.0.1, the virtio-net model of each machine, tap with vhost and multiqueue', () => {
-  assert.deepEqual(networkArgs('qemu', { mode: 'user', forwards: [{ host: 16379, guest: 6379 }, { host: 8000, guest: 8000 }] }), [
+  assert.deepEqual(networkArgs('pci', { mode: 'user', forwards: [{ host: 16379, guest: 6379 }, { host: 8000, guest: 8000 }] }), [
     '-netdev',
     'user,id=n0,hostfwd=tcp:127.0.0.1:16379-:6379,hostfwd=tcp:127.0.0.1:8000-:8000',
     '-device',
     'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=',
   ]);
-  assert.deepEqual(networkArgs('qemu_microvm', { mode: 'user', forwards: [] }), [
+  assert.deepEqual(networkArgs('mmio', { mode: 'user', forwards: [] }), [
     '-netdev',
     'user,id=n0',
     '-device',
     'virtio-net-device,netdev=n0,mac=52:54:00:12:34:56',
   ]);
-  assert.deepEqual(networkArgs('qemu', { mode: 'tap', tapDevice: 'tap1', vhost: true, queues: 4 }), [
+  assert.deepEqual(networkArgs('pci', { mode: 'tap', tapDevice: 'tap1', vhost: true, queues: 4 }), [
     '-netdev',
     'tap,id=n0,ifname=tap1,script=no,downscript=no,vhost=on,queues=4',
     '-device',
     'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56,romfile=,mq=on,vectors=10',
   ]);
-  assert.deepEqual(networkArgs('qemu', { mode: 'none' }), []);
+  assert.deepEqual(networkArgs('pci', { mode: 'none' }), []);
 });
 
 const root = mkdtempSync(join(tmpdir(), 'tailor-net-sys-'));

@@ -31,19 +31,19 @@ function record(kernel: Partial<BuildRecord['kernel']> = {}, over: Partial<Build
 const micro: QemuPlan = { hypervisor: 'qemu_microvm', accel: 'tcg', memoryMiB: 128, cpus: 1 };
 
 test('root first (/dev/vda, read-only for rofs), then --second-disk-image disks; virtio-mmio on microvm, PCI on q35', () => {
-  const m = storageArgs('qemu_microvm', { file: '/b/root.erofs', readOnly: true }, { extraDisks: [data] });
+  const m = storageArgs('mmio', { file: '/b/root.erofs', readOnly: true }, { extraDisks: [data] });
   assert.deepEqual(m, [
     '-drive', 'id=root,file=/b/root.erofs,if=none,format=raw,readonly=on', '-device', 'virtio-blk-device,drive=root',
     '-drive', `id=disk1,file=${data},if=none,format=raw,readonly=off`, '-device', 'virtio-blk-device,drive=disk1',
   ]);
-  const q = storageArgs('qemu', undefined, { diskImage: data });
+  const q = storageArgs('pci', undefined, { diskImage: data });
   assert.deepEqual(q, ['-drive', `id=root,file=${data},if=none,format=raw,readonly=off`, '-device', 'virtio-blk-pci,drive=root']);
 });
 
 test('NVMe: q35 only, with the queue count; a missing disk file names the fix', () => {
-  assert.deepEqual(storageArgs('qemu', undefined, { nvmeImage: data, nvmeQueues: 4 }).slice(-2), ['-device', 'nvme,drive=nvme0,serial=tailor-nvme0,max_ioqpairs=4']);
-  assert.throws(() => storageArgs('qemu_microvm', undefined, { nvmeImage: data }), (e: unknown) => e instanceof UsageError && /needs PCI/.test(e.message) && /-p qemu/.test(e.hint ?? ''));
-  assert.throws(() => storageArgs('qemu', undefined, { extraDisks: [join(dir, 'nope.img')] }), /no file at .*nope\.img/);
+  assert.deepEqual(storageArgs('pci', undefined, { nvmeImage: data, nvmeQueues: 4 }).slice(-2), ['-device', 'nvme,drive=nvme0,serial=tailor-nvme0,max_ioqpairs=4']);
+  assert.throws(() => storageArgs('mmio', undefined, { nvmeImage: data }), (e: unknown) => e instanceof UsageError && /needs PCI/.test(e.message) && /-p qemu/.test(e.hint ?? ''));
+  assert.throws(() => storageArgs('pci', undefined, { extraDisks: [join(dir, 'nope.img')] }), /no file at .*nope\.img/);
 });
 
 test('shares: parsed from HOSTDIR:TAG[:GUESTPATH], 9p device per machine, mounted by the init before the command line', () => {

@@ -26,10 +26,10 @@ export function register(program: Command): void {
       const stub = record.rootDisk && record.initrd ? record.initrd : undefined;
       const lines = [
         `built ${relative(process.cwd(), dir) || dir} in ${((Date.now() - started) / 1000).toFixed(1)} s (config ${record.configHash.slice(0, 12)})`,
-        `  kernel  ${record.kernel.flavour} ${record.kernel.release}: bzImage ${formatBytes(record.kernel.bzImage.bytes)}${record.kernel.vmlinux ? `, vmlinux ${formatBytes(record.kernel.vmlinux.bytes)} (PVH)` : ''}`,
+        `  kernel  ${record.kernel.flavour} ${record.kernel.release}: ${record.kernel.bzImage.file} ${formatBytes(record.kernel.bzImage.bytes)}${record.kernel.vmlinux ? `, vmlinux ${formatBytes(record.kernel.vmlinux.bytes)} (PVH)` : ''}`,
         `  root    ${root.file} ${formatBytes(root.bytes)} (${record.rootDisk ? record.rootDisk.fs : `initramfs, ${record.initrd!.compression}`})`,
         ...(stub ? [`  initrd  ${stub.file} ${formatBytes(stub.bytes)} (stub initramfs: kernel modules that mount the root disk)`] : []),
-        `  on disk ${formatBytes(record.kernel.bzImage.bytes + root.bytes + (stub?.bytes ?? 0))} (bzImage + root${stub ? ' + stub' : ''}; sizes from stat)`,
+        `  on disk ${formatBytes(record.kernel.bzImage.bytes + root.bytes + (stub?.bytes ?? 0))} (${record.kernel.bzImage.file} + root${stub ? ' + stub' : ''}; sizes from stat)`,
         `  command ${record.appCmdline || '(none)'}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');

@@ -9,7 +9,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { BuildConfig } from '../../config/types.ts';
-import { MissingToolError, TailorError } from '../../errors.ts';
+import { MissingToolError, TailorError, UsageError } from '../../errors.ts';
+import { targetArch, targetArches } from '../../config/arch.ts';
 import { exec, hasCommand } from '../../util/exec.ts';
 import { cacheDir } from '../../util/paths.ts';
 import { hasPvhNote } from '../../elf/index.ts';
@@ -44,28 +45,38 @@ export interface BuildOptions {
   readonly sourceRequests?: readonly SourceRequest[];
 }
 
-/** Files every complete cache folder has. */
-const requiredFiles = ['bzImage', 'vmlinux', 'config', 'System.map', 'build.log', 'meta.json'];
+/** Files every complete cache folder has, besides its boot image (bzImage on x86-64, Image on arm64). */
+const requiredFiles = ['vmlinux', 'config', 'System.map', 'build.log', 'meta.json'];
+const bootImageNames = Object.values(targetArches).map((a) => a.kernel.imageName);
 
 function complete(key: string): boolean {
-  return requiredFiles.every((f) => existsSync(join(kernelDir(key), f)));
+  const dir = kernelDir(key);
+  return requiredFiles.every((f) => existsSync(join(dir, f))) && bootImageNames.some((f) => existsSync(join(dir, f)));
 }
 
-/** The compiler identity that goes into the cache key (its first --version line). */
-export async function compilerVersion(llvm: boolean): Promise<string> {
-  const cc = llvm ? 'clang' : 'gcc';
+/** The compiler identity that goes into the cache key (its first --version line); `cross`: CROSS_COMPILE prefix. */
+export async function compilerVersion(llvm: boolean, cross = ''): Promise<string> {
+  const cc = llvm ? 'clang' : `${cross}gcc`;
   if (llvm) {
     for (const [tool, pkg] of [['clang', 'clang'], ['ld.lld', 'lld'], ['llvm-ar', 'llvm']] as const) {
       if (!(await hasCommand(tool))) throw new MissingToolError(tool, 'clang lld llvm', `lto=1 builds the kernel with clang ThinLTO and needs ${tool} from Debian's ${pkg} package`);
     }
+  } else if (cross && !(await hasCommand(cc))) {
+    throw new MissingToolError(cc, crossPackageOf(cross), 'kernel=custom cross-compiles the kernel for the target architecture');
   } else if (!(await hasCommand('gcc'))) throw new MissingToolError('gcc', 'gcc bc bison flex libelf-dev libssl-dev', 'kernel=custom compiles the kernel');
   const r = await exec(cc, ['--version']);
   return r.stdout.split('\n')[0]!.trim();
 }
 
+/** The Debian package of a cross compiler prefix, from the architecture table. */
+function crossPackageOf(cross: string): string {
+  return Object.values(targetArches).find((a) => a.kernel.crossCompile === cross)?.kernel.crossPackage ?? `gcc-${cross.replace(/-$/, '')}`;
+}
+
 function summaryOf(config: BuildConfig): string {
   const o = config.options;
   const parts = [
+    o.arch !== 'x64' ? `arch=${String(o.arch)}` : undefined,
     config.profileName ? `--profile=${config.profileName}` : undefined,
     `drivers=${String(o.conf_drivers_profile)}`,
     `fs=${String(o.fs)}`,
@@ -109,12 +120,12 @@ async function runMake(args: string[], env: NodeJS.ProcessEnv, logPath: string, 
 /** The custom kernel for `config` and the modules' kernel `needs`: from the cache, or built now. */
 export async function buildCustomKernel(config: BuildConfig, needs: readonly string[], options: BuildOptions = {}): Promise<BuiltKernel> {
   const log = options.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  if (config.options.arch !== undefined && config.options.arch !== 'x64') {
-    throw new TailorError(`kernel=custom builds x86-64 kernels only, and arch=${String(config.options.arch)}`, { hint: 'use arch=x64' });
-  }
+  const arch = targetArch(config.options.arch);
+  const cross = arch.kernel.crossCompile;
   const fragment = composeFragment(config, needs, options.needSources, options.sourceRequests);
   const llvm = fragment.makeVars.LLVM === '1';
-  const [version, compiler] = await Promise.all([sourceVersion(), compilerVersion(llvm)]);
+  if (llvm && cross) throw new UsageError(`lto=1 (clang ThinLTO) with arch=${arch.name}: Tailor cross-builds kernels with gcc only`, 'set lto=0');
+  const [version, compiler] = await Promise.all([sourceVersion(), compilerVersion(llvm, cross)]);
   // A patched kernel is another source: the series joins the source version in both cache keys.
   const series = fragment.series ?? [];
   const sourceId = series.length ? `${version}+${seriesId(series)}` : version;
@@ -167,7 +178,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     await markStarted(buildDir);
 
     const useCcache = await hasCommand('ccache');
-    const cc = `${useCcache ? 'ccache ' : ''}${llvm ? 'clang' : 'gcc'}`;
+    const cc = `${useCcache ? 'ccache ' : ''}${llvm ? 'clang' : `${cross}gcc`}`;
     const env = {
       ...process.env,
       CCACHE_DIR: process.env.CCACHE_DIR ?? cacheDir('ccache'),
@@ -183,7 +194,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     log(`kernel: building ${key} (linux-source ${version}${series.length ? ` with ${series.length} source layer${series.length === 1 ? '' : 's'} (${series.map((l) => l.name).join(', ')})` : ''}, ${compiler}, -j${jobs}${useCcache ? ', ccache' : ''}${from}); log: ${logPath}`);
     const make = async (): Promise<{ code: number; objects: number }> => {
       const progress = createProgress('kernel', await expectedObjects(), options.progressStream);
-      const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, 'bzImage', 'vmlinux'], env, logPath, (l) => progress.line(l), (pid) => lock.addHolder(pid));
+      const code = await runMake([...makeArgs(source.dir, buildDir, fragment.makeVars), `CC=${cc}`, `-j${jobs}`, arch.kernel.imageTarget, 'vmlinux'], env, logPath, (l) => progress.line(l), (pid) => lock.addHolder(pid));
       progress.done();
       return { code, objects: progress.objects };
     };
@@ -213,12 +224,12 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp);
     try {
-      await copyFile(join(buildDir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
+      await copyFile(join(buildDir, arch.kernel.imagePath), join(tmp, arch.kernel.imageName));
       // Boot needs no symbol table: strip it (12 MB → a few MB); System.map and symbols.txt keep the names.
-      await exec('strip', ['--strip-all', '-o', join(tmp, 'vmlinux'), join(buildDir, 'vmlinux')]);
+      await exec(`${cross}strip`, ['--strip-all', '-o', join(tmp, 'vmlinux'), join(buildDir, 'vmlinux')]);
       // The x86-64 layout pads sections to 2 MiB with zeros: punch them out so the file is sparse on disk.
       await exec('fallocate', ['--dig-holes', join(tmp, 'vmlinux')], { allowFailure: true });
-      const sizes = await exec('nm', ['--size-sort', '-S', '--radix=d', join(buildDir, 'vmlinux')], { allowFailure: true });
+      const sizes = await exec(`${cross}nm`, ['--size-sort', '-S', '--radix=d', join(buildDir, 'vmlinux')], { allowFailure: true });
       await writeFile(join(tmp, 'symbols.txt'), sizes.stdout);
       await copyFile(join(buildDir, '.config'), join(tmp, 'config'));
       await copyFile(join(buildDir, 'System.map'), join(tmp, 'System.map'));
@@ -226,11 +237,11 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       await writeFile(join(tmp, 'fragment.txt'), fragmentText(fragment));
       // For `tailor size`: every fragment line with its reasons, and which object file defines each symbol.
       await writeFile(join(tmp, 'fragment.json'), JSON.stringify(fragment.lines, null, 2) + '\n');
-      const archives = ['vmlinux.a', 'lib/lib.a', 'arch/x86/lib/lib.a'].filter((a) => existsSync(join(buildDir, a)));
-      const objects = await exec('nm', ['-A', '--defined-only', ...archives], { cwd: buildDir, allowFailure: true });
+      const archives = ['vmlinux.a', 'lib/lib.a', `arch/${arch.kernel.srcArch}/lib/lib.a`].filter((a) => existsSync(join(buildDir, a)));
+      const objects = await exec(`${cross}nm`, ['-A', '--defined-only', ...archives], { cwd: buildDir, allowFailure: true });
       await writeFile(join(tmp, 'objects.txt'), objects.stdout);
       const wantsPvh = parseDotConfig(finalConfig).get('PVH') === 'y';
-      const hasPvh = hasPvhNote(await readFile(join(tmp, 'vmlinux')), join(tmp, 'vmlinux'));
+      const hasPvh = arch.kernel.pvh && hasPvhNote(await readFile(join(tmp, 'vmlinux')), join(tmp, 'vmlinux'));
       if (wantsPvh && !hasPvh) throw new TailorError(`built vmlinux has no PVH entry note although CONFIG_PVH=y (${join(buildDir, 'vmlinux')})`);
       const release = (await readFile(join(buildDir, 'include/config/kernel.release'), 'utf8')).trim();
       const meta: KernelMeta = {
@@ -244,7 +255,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
         createdAt: new Date().toISOString(),
         buildSeconds,
         objects: compiled,
-        sizes: { bzImage: (await stat(join(tmp, 'bzImage'))).size, vmlinux: (await stat(join(tmp, 'vmlinux'))).size },
+        sizes: { bzImage: (await stat(join(tmp, arch.kernel.imageName))).size, vmlinux: (await stat(join(tmp, 'vmlinux'))).size },
         hasPvh,
         ...(base ? { base: { key: base.info.key, fragmentHash: base.info.fragmentHash, differing: base.differing } } : {}),
         ...(resumed ? { resumed } : {}),

@@ -34,13 +34,13 @@ export function droppedSymbols(fragment: Fragment, finalConfig: string): Dropped
 }
 
 /** A message naming each dropped symbol, where it is defined, what it depends on and those symbols' values. */
-export async function explainDropped(sourceDir: string, dropped: readonly Dropped[], finalConfig: string): Promise<string> {
+export async function explainDropped(sourceDir: string, dropped: readonly Dropped[], finalConfig: string, srcArch = 'x86'): Promise<string> {
   const final = parseDotConfig(finalConfig);
   const parts: string[] = [];
   for (const d of dropped) {
     const lines = [`  ${kconfigLine(d.symbol, d.wanted)} was asked for (${d.reasons.join('; ')}) but the final .config has ${kconfigLine(d.symbol, d.got)}`];
-    const defs = await findSymbolDefinitions(sourceDir, d.symbol);
-    if (defs.length === 0) lines.push(`    no "config ${d.symbol}" in the x86 Kconfig files of this kernel: the symbol does not exist here`);
+    const defs = await findSymbolDefinitions(sourceDir, d.symbol, srcArch);
+    if (defs.length === 0) lines.push(`    no "config ${d.symbol}" in the ${srcArch} Kconfig files of this kernel: the symbol does not exist here`);
     for (const def of defs) {
       const conds = [...def.enclosedBy.map((c) => `if ${c}`), ...def.dependsOn.map((c) => `depends on ${c}`)];
       const values = [...new Set(conds.flatMap(symbolsIn))].map((s) => `${s}=${valueIn(final, s)}`);
@@ -69,7 +69,7 @@ export async function configureKernel(sourceDir: string, buildDir: string, fragm
   const dropped = droppedSymbols(fragment, finalConfig);
   if (dropped.length) {
     throw new TailorError(
-      `Kconfig did not keep ${dropped.length} requested kernel symbol${dropped.length > 1 ? 's' : ''} (unmet dependencies):\n${await explainDropped(sourceDir, dropped, finalConfig)}`,
+      `Kconfig did not keep ${dropped.length} requested kernel symbol${dropped.length > 1 ? 's' : ''} (unmet dependencies):\n${await explainDropped(sourceDir, dropped, finalConfig, fragment.makeVars.ARCH ?? 'x86')}`,
       { hint: `turn on what the symbol depends on (kernel feature table src/kernel/features.ts, option mappings in src/config/schema.ts), or drop the option that asked for it; the final .config is ${join(buildDir, '.config')}` },
     );
   }

@@ -8,7 +8,8 @@ import type { BuildConfig } from '../../config/types.ts';
 import { describeSource, driverSwitches, optionsByName } from '../../config/index.ts';
 import { UsageError } from '../../errors.ts';
 import { kernelFeatures, validateKernelNeeds } from '../features.ts';
-import { baseFragment } from './base.ts';
+import { archFragments, baseFragmentFor } from './base.ts';
+import { targetArch } from '../../config/arch.ts';
 import { diskDriverSwitches, driversForNeeds } from './device-drivers.ts';
 import { kconfigLine } from './kconfig.ts';
 import { composeSeries, describeSeries, type SourceLayer, type SourceRequest } from './series.ts';
@@ -125,8 +126,14 @@ export function composeFragment(
   const makeVars: Record<string, string> = {};
   const notes: string[] = [];
 
-  // (a) base
-  for (const l of baseFragment) b.add(l.symbol, l.value, `base: ${l.why}`, l.soft === true);
+  // (a) base, with the target architecture's console and boot entry
+  const arch = targetArch(o.arch);
+  for (const l of baseFragmentFor(arch.name)) b.add(l.symbol, l.value, `base: ${l.why}`, l.soft === true);
+  if (arch.kernel.crossCompile) {
+    // In the make variables, so they are part of the fragment hash and the kernel's cache key.
+    makeVars.ARCH = arch.kernel.srcArch;
+    makeVars.CROSS_COMPILE = arch.kernel.crossCompile;
+  }
 
   // (b) drivers: every switch, as the config stage resolved it from the profile and implications
   for (const sw of driverSwitches) addOptionMapping(b, config, `conf_drivers_${sw}`);
@@ -142,6 +149,8 @@ export function composeFragment(
   if (o.conf_drivers_virtio === true && o.conf_drivers_pci === true) {
     b.add('VIRTIO_PCI', 'y', `${optionReason(config, 'conf_drivers_virtio')} with ${optionReason(config, 'conf_drivers_pci')}`);
   }
+
+  if (o.conf_drivers_pci === true) b.addAll(archFragments[arch.name].withPci, `${optionReason(config, 'conf_drivers_pci')} on arch=${arch.name}: ${archFragments[arch.name].withPciWhy}`);
 
   // Xen HVM and PVH guest modes need PCI and ACPI respectively.
   if (o.conf_drivers_xen === true && o.conf_drivers_pci === true) {
@@ -187,8 +196,11 @@ export function composeFragment(
   }
   // Kernel image compression follows the optimisation goal: xz is smallest, lz4 decompresses fastest.
   // (PVH boots the uncompressed vmlinux and skips decompression altogether.)
-  if (o.opt === '-Os') b.add('KERNEL_XZ', 'y', `${optionReason(config, 'opt')}: smallest bzImage`);
-  else b.add('KERNEL_LZ4', 'y', `${optionReason(config, 'opt')}: fastest bzImage decompression`);
+  // (arm64's Image is not compressed: QEMU loads it as it is.)
+  if (arch.kernel.compressedImage) {
+    if (o.opt === '-Os') b.add('KERNEL_XZ', 'y', `${optionReason(config, 'opt')}: smallest bzImage`);
+    else b.add('KERNEL_LZ4', 'y', `${optionReason(config, 'opt')}: fastest bzImage decompression`);
+  }
   if (o.opt === '-O3') {
     makeVars.KCFLAGS = '-O3';
     notes.push('opt=-O3: Kconfig only knows -O2 (CC_OPTIMIZE_FOR_PERFORMANCE); -O3 is passed as KCFLAGS=-O3');

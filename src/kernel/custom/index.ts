@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BuildConfig } from '../../config/types.ts';
 import { initrdCompressionsOf } from '../stock.ts';
+import { targetArch } from '../../config/arch.ts';
 import type { KernelArtifact } from '../types.ts';
 import { buildCustomKernel, type BuildOptions } from './build.ts';
 import { buildGeneralKernel } from './general.ts';
@@ -20,11 +21,13 @@ export { cacheUsage, listKernels, pruneKernels, kernelDir, type KernelMeta } fro
 export async function prepareCustomKernel(config: BuildConfig, needs: readonly string[], options: BuildOptions = {}): Promise<KernelArtifact> {
   const built = config.options.kernel === 'general' ? await buildGeneralKernel(config, needs, options) : await buildCustomKernel(config, needs, options);
   const dotConfig = parseDotConfig(await readFile(join(built.dir, 'config'), 'utf8'));
+  const imageName = targetArch(config.options.arch).kernel.imageName;
   return {
     flavour: 'custom',
     release: built.meta.release,
     packageVersion: built.meta.sourceVersion,
-    bzImage: join(built.dir, 'bzImage'),
+    bzImage: join(built.dir, imageName),
+    imageName,
     ...(built.meta.hasPvh ? { vmlinux: join(built.dir, 'vmlinux') } : {}),
     config: join(built.dir, 'config'),
     systemMap: join(built.dir, 'System.map'),

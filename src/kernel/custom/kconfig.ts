@@ -38,14 +38,14 @@ export interface SymbolDefinition {
   readonly enclosedBy: readonly string[];
 }
 
-async function kconfigFiles(dir: string, rel = ''): Promise<string[]> {
+async function kconfigFiles(dir: string, srcArch: string, rel = ''): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
     const path = rel ? `${rel}/${e.name}` : e.name;
     if (e.isDirectory()) {
       if (e.name === '.git' || e.name === 'Documentation' || e.name === 'tools' || e.name === 'scripts') continue;
-      if (rel === 'arch' && e.name !== 'x86') continue; // x86-64 only
-      out.push(...(await kconfigFiles(dir, path)));
+      if (rel === 'arch' && e.name !== srcArch) continue; // the target architecture's only
+      out.push(...(await kconfigFiles(dir, srcArch, path)));
     } else if (e.name.startsWith('Kconfig')) out.push(path);
   }
   return out;
@@ -84,16 +84,16 @@ function scanFile(lines: readonly string[], visit: (i: number, conds: string[]) 
   }
 }
 
-async function parseTree(sourceDir: string): Promise<ParsedKconfig> {
+async function parseTree(sourceDir: string, srcArch: string): Promise<ParsedKconfig> {
   const files = new Map<string, string[]>();
   const sources = new Map<string, { target: string; conds: string[] }[]>();
-  for (const file of await kconfigFiles(sourceDir)) {
+  for (const file of await kconfigFiles(sourceDir, srcArch)) {
     const lines = (await readFile(join(sourceDir, file), 'utf8')).split('\n');
     files.set(file, lines);
     const out: { target: string; conds: string[] }[] = [];
     scanFile(lines, (i, conds) => {
       const m = /^\s*(o|r|or)?source\s+"([^"]+)"/.exec(lines[i]!);
-      if (m) out.push({ target: m[2]!.replace('$(SRCARCH)', 'x86'), conds });
+      if (m) out.push({ target: m[2]!.replace('$(SRCARCH)', srcArch), conds });
     });
     sources.set(file, out);
   }
@@ -111,10 +111,10 @@ function inherited(tree: ParsedKconfig, file: string, seen = new Set<string>()):
   return [];
 }
 
-/** Every `config SYMBOL` / `menuconfig SYMBOL` definition with its dependencies, across the tree (x86 and generic). */
-export async function findSymbolDefinitions(sourceDir: string, symbol: string): Promise<SymbolDefinition[]> {
-  let pending = parsedTrees.get(sourceDir);
-  if (!pending) parsedTrees.set(sourceDir, (pending = parseTree(sourceDir)));
+/** Every `config SYMBOL` / `menuconfig SYMBOL` definition with its dependencies, across the tree (`srcArch`'s arch/ folder and generic). */
+export async function findSymbolDefinitions(sourceDir: string, symbol: string, srcArch = 'x86'): Promise<SymbolDefinition[]> {
+  let pending = parsedTrees.get(`${srcArch}:${sourceDir}`);
+  if (!pending) parsedTrees.set(`${srcArch}:${sourceDir}`, (pending = parseTree(sourceDir, srcArch)));
   const tree = await pending;
   const defs: SymbolDefinition[] = [];
   const start = new RegExp(`^\\s*(menu)?config\\s+${symbol}\\s*$`);

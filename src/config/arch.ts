@@ -1,0 +1,169 @@
+/**
+ * Target architectures: one typed description per `arch=` value, chosen in
+ * the config stage and read by the kernel, image and run stages. A stage
+ * that differs per architecture reads a field here instead of testing the
+ * architecture's name.
+ */
+import { arch as hostNodeArch } from 'node:process';
+import { UsageError } from '../errors.ts';
+
+export type ArchName = 'x64' | 'aarch64';
+
+export interface TargetArch {
+  readonly name: ArchName;
+  /** What people call it in messages. */
+  readonly title: string;
+  /** Debian's architecture name (dpkg --print-architecture, package suffixes). */
+  readonly debianArch: 'amd64' | 'arm64';
+  /** ELF e_machine of its programs. */
+  readonly elfMachine: number;
+  /** Node's process.arch on a host of this architecture (KVM needs host = target). */
+  readonly nodeArch: string;
+  /** Tailor writes Firecracker configurations for it (-p firecracker). */
+  readonly firecracker: boolean;
+  readonly qemu: {
+    readonly binary: string;
+    /** Debian package that provides the binary. */
+    readonly aptPackage: string;
+    /** -M for `-p qemu`. */
+    readonly machine: string;
+    /** Whether QEMU's firmware-less microvm machine exists for it (`-p qemu_microvm`). */
+    readonly microvm: boolean;
+    /** -cpu under TCG and under KVM. */
+    readonly cpuTcg: string;
+    readonly cpuKvm: string;
+    /**
+     * virtio devices on `-p qemu` without PCI in the kernel: virt lists
+     * virtio-mmio transports in its device tree, so they need no kernel words.
+     */
+    readonly mmioWithoutPci: boolean;
+    /** Extra kernel words under TCG (cheaper emulated timers). */
+    readonly tcgKernelWords: readonly string[];
+  };
+  readonly kernel: {
+    /** make ARCH= and the arch/ folder of the source. */
+    readonly srcArch: 'x86' | 'arm64';
+    /** make target and its path in the build tree. */
+    readonly imageTarget: string;
+    readonly imagePath: string;
+    /** File name of the bootable kernel in the cache and in build folders. */
+    readonly imageName: string;
+    /** make CROSS_COMPILE= (empty: the host compiler). */
+    readonly crossCompile: string;
+    /** Debian package of that cross compiler (kernel builds). */
+    readonly crossPackage?: string;
+    /** The boot image is compressed and Kconfig chooses how (KERNEL_LZ4/KERNEL_XZ). */
+    readonly compressedImage: boolean;
+    /** The uncompressed vmlinux boots directly through a PVH note. */
+    readonly pvh: boolean;
+    /** Debian's kernel metapackage (kernel=stock) and its boot image's name in a build folder. */
+    readonly stockMetaPackage: string;
+    readonly stockImageName: string;
+    /** Console device (console=...). */
+    readonly console: string;
+    /** Architecture-specific kernel words that cut boot time or choose the power-off path (FIELD-NOTES.md). */
+    readonly bootWords: readonly string[];
+    /** Driver switches this architecture cannot have on its QEMU machine, and why. */
+    readonly unsupportedDrivers: Readonly<Record<string, string>>;
+  };
+  readonly guest: {
+    /** C compiler for the init and modules built from source, its Debian package and its C library. */
+    readonly cc: string;
+    readonly ccPackage: string;
+    readonly libc: 'musl' | 'glibc';
+    /** -march= for modules built from source when march= was not given. */
+    readonly defaultMarch: string;
+  };
+}
+
+const EM_X86_64 = 62;
+const EM_AARCH64 = 183;
+
+export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
+  x64: {
+    name: 'x64',
+    title: 'x86-64',
+    debianArch: 'amd64',
+    elfMachine: EM_X86_64,
+    nodeArch: 'x64',
+    firecracker: true,
+    qemu: {
+      binary: 'qemu-system-x86_64',
+      aptPackage: 'qemu-system-x86',
+      machine: 'q35',
+      microvm: true,
+      cpuTcg: 'max',
+      cpuKvm: 'host,-arch-capabilities',
+      mmioWithoutPci: false,
+      // The local APIC timer is emulated slowly under TCG (src/run/qemu.ts has the measurements).
+      tcgKernelWords: ['noapictimer'],
+    },
+    kernel: {
+      srcArch: 'x86',
+      imageTarget: 'bzImage',
+      imagePath: 'arch/x86/boot/bzImage',
+      imageName: 'bzImage',
+      crossCompile: '',
+      compressedImage: true,
+      pvh: true,
+      stockMetaPackage: 'linux-image-amd64',
+      stockImageName: 'bzImage',
+      console: 'ttyS0',
+      bootWords: ['reboot=t', '8250.nr_uarts=1', 'i8042.noaux', 'i8042.nokbd', 'no_timer_check', 'tsc=reliable'],
+      unsupportedDrivers: {},
+    },
+    guest: { cc: 'musl-gcc', ccPackage: 'musl-tools', libc: 'musl', defaultMarch: 'x86-64' },
+  },
+  aarch64: {
+    name: 'aarch64',
+    title: 'arm64 (aarch64)',
+    debianArch: 'arm64',
+    elfMachine: EM_AARCH64,
+    nodeArch: 'arm64',
+    firecracker: false,
+    qemu: {
+      binary: 'qemu-system-aarch64',
+      aptPackage: 'qemu-system-arm',
+      machine: 'virt',
+      microvm: false,
+      cpuTcg: 'max',
+      cpuKvm: 'host',
+      mmioWithoutPci: true,
+      tcgKernelWords: [],
+    },
+    kernel: {
+      srcArch: 'arm64',
+      imageTarget: 'Image',
+      imagePath: 'arch/arm64/boot/Image',
+      imageName: 'Image',
+      crossCompile: 'aarch64-linux-gnu-',
+      crossPackage: 'gcc-aarch64-linux-gnu',
+      compressedImage: false,
+      pvh: false,
+      stockMetaPackage: 'linux-image-arm64',
+      // Debian's arm64 vmlinuz is an uncompressed Image (checked on 6.1.0-57-arm64).
+      stockImageName: 'Image',
+      console: 'ttyAMA0',
+      // PL011 on QEMU virt; power-off and reboot go through PSCI, so no reboot= word.
+      bootWords: [],
+      unsupportedDrivers: {
+        acpi: 'QEMU virt boots arm64 kernels directly with a device tree, and arm64 ACPI needs UEFI firmware',
+        hpet: 'HPET is an x86 timer',
+      },
+    },
+    // Debian ships musl-tools for x86 only; its cross gcc links static glibc, which runs without a loader.
+    guest: { cc: 'aarch64-linux-gnu-gcc', ccPackage: 'gcc-aarch64-linux-gnu', libc: 'glibc', defaultMarch: 'armv8-a' },
+  },
+};
+
+/** The description of a resolved `arch=` value (build options or a build record). */
+export function targetArch(name: unknown): TargetArch {
+  const a = targetArches[(name ?? 'x64') as ArchName];
+  if (!a) throw new UsageError(`arch=${String(name)} is not a target Tailor knows`, `use one of: ${Object.keys(targetArches).join(', ')}`);
+  return a;
+}
+
+/** Whether this host runs the architecture's guests under KVM at all (same CPU architecture). */
+export function hostRunsNatively(arch: TargetArch): boolean {
+  return hostNodeArch === arch.nodeArch;
+}
