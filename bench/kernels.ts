@@ -6,7 +6,9 @@
  * init's marker) and minimum memory (the smallest -m in MiB at which the app
  * still prints its line and exits 0, found by bisection). Ratios against stock.
  *
- *   npm run bench:kernels -- [-n 5] [--profiles minimal,serverless] [--json] [--accel tcg] [--no-memory]
+ *   npm run bench:kernels -- [-n 5] [--profiles minimal,serverless] [--arch aarch64] [--json] [--accel tcg] [--no-memory]
+ *
+ * --arch aarch64 compares Debian's arm64 kernel with the tailored arm64 kernels (qemu-system-aarch64 -M virt).
  *
  * A profile may carry build options after a colon: `minimal:kernel_patches=` is
  * the minimal profile without its compact-layout kernel patch (the 2 MiB layout).
@@ -17,6 +19,7 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveConfig } from '../src/config/index.ts';
+import { targetArch } from '../src/config/arch.ts';
 import { buildImage } from '../src/image/index.ts';
 import { addMeasureOptions, measureOptions, runBenchScript, type MeasureOptionSpec } from '../src/analyze/bench-script.ts';
 import { measureBoots, type TimeStats } from '../src/analyze/measure.ts';
@@ -42,12 +45,12 @@ export interface VariantResult {
 /** The line native-example prints: a boot counts only when the app ran. */
 export const appLine = /Hello from Tailor's native-example/;
 
-async function benchVariant(variant: string, args: string[], o: { n: number; accel?: Accel; memory: boolean; timeout: number; outDir: string; log: (s: string) => void }): Promise<VariantResult> {
+async function benchVariant(variant: string, args: string[], o: { n: number; accel?: Accel; memory: boolean; timeout: number; outDir: string; arch: string; log: (s: string) => void }): Promise<VariantResult> {
   const { log } = o;
   let sizes: Pick<VariantResult, 'kernel' | 'imageBytes' | 'totalBytes'> = {};
   try {
     log(`${variant}: building (${args.join(' ')})`);
-    const config = resolveConfig([...args, 'image=native-example', `name=bench-${variant}`], { cwd: o.outDir });
+    const config = resolveConfig([...args, 'image=native-example', `name=bench-${o.arch}-${variant}`, `arch=${o.arch}`], { cwd: o.outDir });
     const { dir, record } = await buildImage(config, (m) => log(`  ${m}`));
     const imageBytes = (record.initrd?.bytes ?? 0) + (record.rootDisk?.bytes ?? 0);
     const kernel = {
@@ -103,15 +106,17 @@ async function main(): Promise<void> {
   const program = addMeasureOptions(
     new Command('bench:kernels')
       .option('--profiles <list>', 'custom-kernel profiles to compare with stock (PROFILE:"k=v k=v" adds build options)', 'minimal:kernel_patches=,minimal,serverless,webserver,database,java,development')
-      .option('--no-stock', 'leave out the stock kernel'),
+      .option('--no-stock', 'leave out the stock kernel')
+      .option('--arch <name>', 'target architecture of every row (arch=, src/config/arch.ts): x64 or aarch64', 'x64'),
     spec,
   ).parse();
   const m = measureOptions(program, spec);
-  const f = program.opts<{ profiles: string; stock: boolean }>();
+  const f = program.opts<{ profiles: string; stock: boolean; arch: string }>();
+  const arch = targetArch(f.arch).name; // a UsageError naming the choices for an unknown one
   const outDir = cacheDir('bench', 'kernels');
   mkdirSync(outDir, { recursive: true });
   const log = (s: string) => process.stderr.write(`${s}\n`);
-  const opts = { n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, timeout: m.timeout, outDir, log };
+  const opts = { n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, timeout: m.timeout, outDir, arch, log };
   const variants: [string, string[]][] = [
     ...(f.stock ? [['stock', ['kernel=stock']] as [string, string[]]] : []),
     ...f.profiles.split(/,(?=[A-Za-z][\w-]*(?::|,|$))/).filter(Boolean).map((spec) => {
@@ -123,7 +128,7 @@ async function main(): Promise<void> {
   const results: VariantResult[] = [];
   for (const [name, args] of variants) results.push(await benchVariant(name, args, opts));
   if (m.json) process.stdout.write(JSON.stringify({ results, builds: join(outDir, 'build') }, null, 2) + '\n');
-  else process.stdout.write(formatResults(results));
+  else process.stdout.write(`arch=${arch}\n${formatResults(results)}`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
