@@ -143,3 +143,13 @@ test('the image ELF check: an x86-64 program in an arm64 image is an error namin
   await assert.rejects(checkImageArch(tree, other, (p) => (p === '/usr/bin/prog' ? 'redis' : undefined)), (e: unknown) =>
     e instanceof TailorError && /\/usr\/bin\/prog/.test(e.message) && /module redis/.test(e.message) && !/text/.test(e.message));
 });
+
+test('an x86-only kernel patch from a profile is left out of an arm64 kernel with a note; asked for by name, an error', () => {
+  const f = fragmentFor('arch=aarch64', '--profile=minimal', 'image=native-example');
+  assert.equal(f.series, undefined);
+  assert.equal(value(f, 'X86_COMPACT_KERNEL_LAYOUT'), undefined);
+  assert.ok(f.notes.some((n) => /compact-layout changes only arch\/x86\/ files.*left out/.test(n)), f.notes.join('\n'));
+  assert.throws(() => fragmentFor('arch=aarch64', 'kernel_patches=compact-layout'), (e: unknown) => e instanceof UsageError && /arch\/x86/.test(e.message));
+  const x = fragmentFor('--profile=minimal', 'image=native-example');
+  assert.equal(x.series?.length, 1, 'x86-64 keeps the patch');
+});

@@ -208,7 +208,7 @@ export function composeFragment(
   if (o.lto === true) makeVars.LLVM = '1';
 
   // (f) the source series: symbols its patches add and set (Tailor-Kconfig: lines)
-  const series = composeSeries(config, sourceRequests);
+  const series = composeSeries(config, sourceRequests, notes);
   for (const layer of series) b.addAll(layer.kconfig, `kernel patch ${layer.name} (${layer.reasons.join('; ')})`);
 
   return { lines: b.lines(), makeVars, notes, ...(series.length ? { series } : {}) };

@@ -7,6 +7,7 @@
  * into the kernel's cache keys. A patch may carry `Tailor-Kconfig:` lines in
  * its preamble (before the first diff) that set the symbols it adds.
  */
+import { targetArch } from '../../config/arch.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { BuildConfig } from '../../config/types.ts';
@@ -113,7 +114,7 @@ function kbuildLayer(dir: string, who: string): SourceLayer {
  * a profile, first) and the modules' requests. The same patch asked twice is
  * applied once, with both reasons.
  */
-export function composeSeries(config: BuildConfig, requests: readonly SourceRequest[]): SourceLayer[] {
+export function composeSeries(config: BuildConfig, requests: readonly SourceRequest[], notes: string[] = []): SourceLayer[] {
   const layers: SourceLayer[] = [];
   const add = (layer: SourceLayer): void => {
     const same = layers.find((l) => l.kind === layer.kind && l.sha256 === layer.sha256);
@@ -122,8 +123,19 @@ export function composeSeries(config: BuildConfig, requests: readonly SourceRequ
   };
   const values = (config.options.kernel_patches ?? []) as readonly string[];
   const source = config.sources.kernel_patches;
+  const srcArch = targetArch(config.options.arch).kernel.srcArch;
   for (const value of values) {
     const path = resolvePatchName(value);
+    const foreign = otherArchOf(path, srcArch);
+    if (foreign) {
+      // A profile's patch for another architecture (compact-layout is x86-64's) does not apply here; one asked for by name is an error.
+      const why = `kernel_patches=${value} changes only arch/${foreign}/ files, and arch=${String(config.options.arch)} builds arch/${srcArch}/`;
+      if (source?.kind === 'profile' || source?.kind === 'project-profile') {
+        notes.push(`${why}: left out (it came from ${describeSource(source)})`);
+        continue;
+      }
+      throw new UsageError(why, `remove kernel_patches=${value}, or build for its architecture`);
+    }
     const builtins = builtinPatchNames();
     add(patchLayer(path, `kernel_patches=${value}${source ? ` (${describeSource(source)})` : ''}`,
       `give a path to a .patch file${builtins.length ? ` or a built-in patch name (${builtins.join(', ')})` : ''}`));
@@ -133,6 +145,19 @@ export function composeSeries(config: BuildConfig, requests: readonly SourceRequ
     else add(kbuildLayer(r.path, r.who));
   }
   return layers;
+}
+
+/** The arch/ folder every file of a patch lies under, when that is not `srcArch`'s (an other architecture's patch). */
+function otherArchOf(path: string, srcArch: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined; // patchLayer names the missing file
+  }
+  const dirs = new Set(patchedFiles(text).map((f) => /^arch\/([^/]+)\//.exec(f)?.[1] ?? ''));
+  const only = dirs.size === 1 ? [...dirs][0] : undefined;
+  return only && only !== srcArch ? only : undefined;
 }
 
 /** The series' identity for cache keys and the patched source's folder name; '' when there is nothing to apply. */
