@@ -105,7 +105,7 @@ const spec: MeasureOptionSpec = { boots: { default: 5, per: 'variant' }, timeout
 async function main(): Promise<void> {
   const program = addMeasureOptions(
     new Command('bench:kernels')
-      .option('--profiles <list>', 'custom-kernel profiles to compare with stock (PROFILE:"k=v k=v" adds build options)', 'minimal:kernel_patches=,minimal,serverless,webserver,database,java,development')
+      .option('--profiles <list>', 'custom-kernel profiles to compare with stock (PROFILE:"k=v k=v" adds build options; default: no profile, the option defaults)', 'minimal:kernel_patches=,minimal,serverless,webserver,database,java,development')
       .option('--no-stock', 'leave out the stock kernel')
       .option('--arch <name>', 'target architecture of every row (arch=, src/config/arch.ts): x64 or aarch64', 'x64'),
     spec,
@@ -122,7 +122,8 @@ async function main(): Promise<void> {
     ...f.profiles.split(/,(?=[A-Za-z][\w-]*(?::|,|$))/).filter(Boolean).map((spec) => {
       const [p, ...extra] = spec.split(':');
       const options = extra.join(':').split(' ').filter(Boolean);
-      return [spec, [`--profile=${p}`, 'kernel=custom', ...options]] as [string, string[]];
+      // `default`: the custom kernel of the option defaults, without a configuration profile.
+      return [spec, [...(p === 'default' ? [] : [`--profile=${p}`]), 'kernel=custom', ...options]] as [string, string[]];
     }),
   ];
   const results: VariantResult[] = [];

@@ -167,3 +167,8 @@ export function targetArch(name: unknown): TargetArch {
 export function hostRunsNatively(arch: TargetArch): boolean {
   return hostNodeArch === arch.nodeArch;
 }
+
+/** The architecture a kernel was built for, from its make variables (ARCH=; none: x86-64). */
+export function archOfMakeVars(makeVars: Readonly<Record<string, string>>): TargetArch {
+  return Object.values(targetArches).find((a) => a.kernel.srcArch === (makeVars.ARCH ?? targetArches.x64.kernel.srcArch)) ?? targetArches.x64;
+}

@@ -3,6 +3,7 @@
  * the fragment with the reason for each line, a build with progress, and
  * the kernel cache.
  */
+import { archOfMakeVars } from '../../config/arch.ts';
 import type { Command } from 'commander';
 import { resolveConfig } from '../../config/index.ts';
 import type { BuildConfig } from '../../config/types.ts';
@@ -83,7 +84,7 @@ export function register(program: Command): void {
       const m = built.meta;
       process.stdout.write(
         `${built.cached ? 'cache hit' : 'built'}: ${built.dir} (${seconds} s)\n` +
-          `  release ${m.release}, bzImage ${mb(m.sizes.bzImage)}, vmlinux ${mb(m.sizes.vmlinux)} (stripped${m.hasPvh ? ', PVH entry' : ''})\n` +
+          `  release ${m.release}, ${archOfMakeVars(m.makeVars).kernel.imageName} ${mb(m.sizes.bzImage)}, vmlinux ${mb(m.sizes.vmlinux)} (stripped${m.hasPvh ? ', PVH entry' : ''})\n` +
           `  ${m.summary}\n`,
       );
     });
