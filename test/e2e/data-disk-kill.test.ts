@@ -3,9 +3,9 @@
  * ext4 data disk is intact after QEMU is killed with SIGKILL right after the
  * guest reports the fsync, and the next boot mounts the disk clean (the
  * guest kernel replays the journal). Two boots of a real `tailor build` on
- * the custom kernel: `--profile=minimal` with fs=ext4 (the kernel the custom
- * disk-root test of filesystems-boot.test.ts builds too; the cli module adds
- * no kernel need), busybox for sh, sync and dd.
+ * the custom kernel: `--profile=minimal` with fs=ext4 on the suite's shared
+ * kernel (shared-kernel.ts: the custom disk-root tests of
+ * filesystems-boot.test.ts boot it too), busybox for sh, sync and dd.
  *
  * The runner gives QEMU `-drive ...,format=raw` with no cache= (QEMU's
  * default, cache=writeback): the guest's fsync ends in a virtio-blk flush,
@@ -23,8 +23,9 @@ import { join } from 'node:path';
 import { hasCommand } from '../../src/util/exec.ts';
 import { sourceTarball } from '../../src/kernel/custom/source.ts';
 import { runTailor, tailor, type Ran } from './analyze-helpers.ts';
+import { sharedKernelArgs, writeSharedKernelModule } from './shared-kernel.ts';
 
-const BUILD = ['--profile=minimal', 'image=native-example,cli', 'fs=ext4', 'name=datakill'];
+const BUILD = [...sharedKernelArgs('native-example', 'cli'), 'fs=ext4', 'name=datakill'];
 const BOOT_TIMEOUT_S = '180';
 let work = '';
 let unavailable: string | undefined;
@@ -98,6 +99,7 @@ before(async () => {
   }
   if (unavailable) return;
   work = mkdtempSync(join(tmpdir(), 'tailor-datakill-'));
+  writeSharedKernelModule(work);
   // the custom kernel is built through the normal path when the cache does not have it yet
   const b = await run(['build', ...BUILD]);
   assert.equal(b.code, 0, `tailor build ${BUILD.join(' ')} failed:\n${b.stderr}`);

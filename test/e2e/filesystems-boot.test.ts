@@ -1,9 +1,9 @@
 /**
  * Root filesystems, data disks and host shares end to end (issue 5): real
  * `tailor build` + `tailor run` with Debian's stock kernel under QEMU (TCG).
- * Disk roots go through the stub initramfs (modules + tailor.root=); the
- * custom kernel (root= directly) is covered only when its cache already has
- * a kernel with the block drivers built in (no kernel builds here).
+ * Disk roots go through the stub initramfs (modules + tailor.root=) on the
+ * stock kernel; on the custom kernel (root= directly) all three disk roots
+ * boot the suite's shared kernel (shared-kernel.ts), built once when the cache lacks it.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,14 +14,8 @@ import { join } from 'node:path';
 import { repoRoot } from '../../src/util/paths.ts';
 import { hasCommand } from '../../src/util/exec.ts';
 import { fixtureUnavailable } from './run-fixture.ts';
-import { resolveConfig } from '../../src/config/index.ts';
-import { selectModules } from '../../src/modules/index.ts';
-import { rootfsNeeds } from '../../src/image/boot-args.ts';
-import { composeFragment, fragmentText, compilerVersion, kernelDir } from '../../src/kernel/custom/index.ts';
-import { fragmentHash, lookupFragment } from '../../src/kernel/custom/cache.ts';
-import { sourceVersion } from '../../src/kernel/custom/source.ts';
-import { existsSync } from 'node:fs';
 import { findVirtiofsd } from '../../src/run/virtiofsd.ts';
+import { sharedKernelArgs, writeSharedKernelModule } from './shared-kernel.ts';
 
 const tailor = join(repoRoot, 'bin', 'tailor.js');
 const BOOT_TIMEOUT_S = '90';
@@ -70,6 +64,7 @@ before(async () => {
   }
   if (unavailable) return;
   work = mkdtempSync(join(tmpdir(), 'tailor-fs-e2e-'));
+  writeSharedKernelModule(work);
   // native-example plus busybox (modules/cli) for cat/sh in the guest; one build per root filesystem
   for (const fs of ['ramfs', ...disks]) await build(`cli-${fs}`, 'image=native-example,cli', `fs=${fs}`);
   await build('cli-share', 'image=native-example,cli', 'fs=virtiofs');
@@ -179,38 +174,22 @@ test('same inputs, same bytes: ramfs, rofs and ext4 images (and the stub initram
   }
 });
 
-/**
- * The custom kernel's cache key for `args`, computed the way the image stage
- * does (module needs + the filesystem's), so the test never starts a kernel build.
- */
-async function cachedCustomKernel(args: string[]): Promise<string | undefined> {
-  const config = resolveConfig(args, { cwd: work });
-  const fs = String(config.options.fs);
-  const needs = [...new Set([...selectModules(config).order.flatMap((m) => m.kernel), ...(rootfsNeeds[fs] ?? [])])].sort();
-  const fragment = composeFragment(config, needs);
-  try {
-    const hash = fragmentHash(await sourceVersion(), fragmentText(fragment), await compilerVersion(fragment.makeVars.LLVM === '1'), fragment.makeVars);
-    const meta = await lookupFragment(hash);
-    return meta && existsSync(join(kernelDir(meta.key), 'vmlinux')) && existsSync(join(kernelDir(meta.key), 'bzImage')) ? meta.key : undefined;
-  } catch {
-    return undefined; // no linux-source: nothing can be cached
-  }
-}
-
 for (const fs of disks) {
-  test(`fs=${fs} on the custom kernel (drivers built in: root= and no initramfs), when its cache has that kernel`, async (t) => {
+  test(`fs=${fs} on the custom kernel (drivers built in: root= and no initramfs)`, { timeout: 3_600_000 }, async (t) => {
     if (unavailable) return t.skip(unavailable);
-    const args = ['--profile=minimal', 'image=native-example', `fs=${fs}`];
-    if (!(await cachedCustomKernel(args))) {
-      return t.skip(`no cached custom kernel for ${args.join(' ')} (tests do not start kernel builds; build it once with: tailor build ${args.join(' ')})`);
-    }
-    const b = await run(['build', ...args, `name=custom-${fs}`]);
+    // the suite's shared kernel (shared-kernel.ts): built here when the cache does not have it yet
+    const b = await run(['build', ...sharedKernelArgs('native-example', 'cli'), `fs=${fs}`, `name=custom-${fs}`]);
     assert.equal(b.code, 0, b.stderr);
     const record = JSON.parse(readFileSync(join(work, 'build', `custom-${fs}`, 'build.json'), 'utf8'));
+    assert.equal(record.kernel.flavour, 'custom');
     assert.equal(record.initrd, undefined, 'a custom kernel needs no stub initramfs');
     assert.match(record.kernelCmdline, /(^| )root=\/dev\/vda( |$)/);
-    const r = await boot(`custom-${fs}`);
+    const r = await boot(`custom-${fs}`, '-e', '/hello; /bin/cat /proc/mounts');
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /Hello from Tailor's native-example/);
+    const rootLine = r.stdout.split('\n').find((l) => / \/ \S+ /.test(l));
+    assert.ok(rootLine, `no / in /proc/mounts:\n${r.stdout}`);
+    // root= mounts the disk as /dev/root (the kernel's name for its root device)
+    assert.match(rootLine, new RegExp(`^/dev/root / ${rootType[fs]} ${fs === 'rofs' ? 'ro' : 'rw'}[ ,]`));
   });
 }

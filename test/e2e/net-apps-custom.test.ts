@@ -25,8 +25,10 @@ import assert from 'node:assert/strict';
 import { request } from '../unit/httpserver-http.ts';
 import * as h from './net-apps-helpers.ts';
 import { freePort, missing, redisCli, tailor } from './net-apps-helpers.ts';
+import { sharedKernelArgs, writeSharedKernelModule } from './shared-kernel.ts';
 
 const project = mkdtempSync(join(tmpdir(), 'tailor-net-custom-'));
+writeSharedKernelModule(project);
 after(() => rmSync(project, { recursive: true, force: true }));
 /** A custom kernel boots in a few seconds of guest time; TCG on a loaded 2-core host stretches that a lot. */
 const readyDeadlineMs = 90_000;
@@ -130,9 +132,10 @@ test('nginx on the default custom kernel: an HTTP GET from the host; no AIO or s
 test('--profile=minimal (microvm, no PCI): the net need brings virtio-net back; redis and nginx in one VM answer', async (t) => {
   const skip = await missing(['redis-cli'], { '/usr/bin/redis-server': 'redis-server', '/usr/sbin/nginx': 'nginx' });
   if (skip) return t.skip(skip);
-  // one image with both servers: one kernel (the union of their needs) and one boot for the two
-  build(['--profile=minimal', 'image=redis,nginx', 'name=servers-min']);
-  const config = kernelConfig(['--profile=minimal', 'image=redis,nginx']);
+  // one image with both servers and one boot for the two, on the suite's shared minimal kernel
+  // (shared-kernel.ts: their needs plus the disk roots', so the disk tests' images share it)
+  build([...sharedKernelArgs('redis', 'nginx'), 'name=servers-min']);
+  const config = kernelConfig(sharedKernelArgs('redis', 'nginx'));
   assert.equal(config.get('VIRTIO_NET'), 'y');
   assert.equal(config.get('VIRTIO_MMIO'), 'y');
   assert.equal(config.get('PCI'), undefined);
