@@ -25,7 +25,7 @@ export async function sizeReport(folder: BuildFolder): Promise<SizeReport> {
     if (located.treeDir) {
       const k = await analyzeKernelTree(located.treeDir);
       const reasons = readFragmentReasons(located.cacheDir);
-      const src = unpackedSourceDir(located.meta.sourceVersion);
+      const src = unpackedSourceDir(located.meta.sourceVersion, located.treeDir);
       const origins: Record<string, SubsystemOrigin> = {};
       for (const s of k.subsystems) if (src && !s.subsystem.startsWith('(')) {
         const largest = k.objects.find((o) => o.subsystem === s.subsystem)!.object;
