@@ -30,7 +30,7 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('arch=aarch64 kernel=stock image=native-example builds and boots on qemu-system-aarch64 -M virt: the hello line', { timeout: 900_000 }, async (t) => {
+test('arch=aarch64 kernel=stock image=native-example builds and boots on qemu-system-aarch64 -M virt: the hello line', { timeout: 1_200_000 }, async (t) => {
   if (unavailable) return t.skip(unavailable);
   const b = await run(['build', 'arch=aarch64', 'kernel=stock', 'image=native-example']);
   assert.equal(b.code, 0, `tailor build failed:\n${b.stderr}`);
@@ -44,7 +44,7 @@ test('arch=aarch64 kernel=stock image=native-example builds and boots on qemu-sy
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stdout, /^qemu-system-aarch64 -M virt -accel tcg -cpu max .*-kernel \S+\/Image -initrd \S+\/initrd\.img .*-append 'console=ttyAMA0 /);
 
-  const r = await run(['run', '--timeout', '300']);
+  const r = await run(['run', '--timeout', '600']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Hello from Tailor's native-example/);
   assert.match(r.stderr, /tailor: app started after \d+ ms guest time .*accel=tcg/);
