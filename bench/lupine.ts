@@ -181,10 +181,12 @@ export function machines(rows: readonly Row[]): string {
 
 function notes(rows: readonly Row[], s: Pick<Settings, 'n' | 'seconds' | 'requests'>): string[] {
   const how = machines(rows);
+  // from the rows, not from -n: --from prints rows of runs with other settings
+  const boots = [...new Set(rows.flatMap((r) => (r.readyMs ? [r.readyMs.runs.length] : [])))].join(' or ') || String(s.n);
   const loads = [...new Set(rows.flatMap((r) => (r.throughput ? [`${r.app}: ${r.throughput.what}`] : [])))];
   return [
     `1 vCPU${how ? `, ${how}` : ''}; ratios against the same application on Debian's stock kernel, measured in this run.`,
-    `boot-to-ready: host wall time from QEMU spawn to the first correct reply through the forwarded port (hello: to its app-start marker), median of ${s.n}.`,
+    `boot-to-ready: host wall time from QEMU spawn to the first correct reply through the forwarded port (hello: to its app-start marker), median of ${boots} boot(s).`,
     'min memory: the smallest -m (MiB) at which it still answers (bisection; ≤N: stopped at a bracket of --memory-step MiB, the minimum is above N minus the step). kernel: bzImage bytes (the stock kernel also loads .ko files from the image).',
     ...loads,
     "Lupine's targets: kernel <= 0.25x, boot-to-ready <= 0.5x, min memory <= 0.5x, throughput >= 0.95x.",
