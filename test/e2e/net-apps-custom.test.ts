@@ -11,7 +11,8 @@
  * if_nametoindex() needed AF_UNIX and eth0 was never found).
  *
  * Kernels this file builds (through the normal build path, cached):
- * default + redis's needs, default + nginx's needs, minimal + the union of
+ * default + redis's needs, default + nginx's needs, default + java-jlink's
+ * (redis's and unix-sockets: the same as an image of redis and nginx), minimal + the union of
  * both (one image with both servers); and the minimal hello kernel that most
  * suites build anyway.
  */
@@ -125,6 +126,31 @@ test('nginx on the default custom kernel: an HTTP GET from the host; no AIO or s
   assert.match(got.value.headers.get('server') ?? '', /^nginx/);
   assert.equal((await request(port, 'GET', '/missing.html', {}, { timeoutMs: 10_000 })).status, 404);
   assert.doesNotMatch(vm.output(), /io_setup\(\) failed|socketpair\(\) failed|\[alert\]|\[emerg\]/);
+  await vm.stop();
+  assert.deepEqual(h.strayQemu(project), []);
+});
+
+test('java-jlink on the default custom kernel: a jlink runtime of only the modules jdeps finds answers HTTP GETs', async (t) => {
+  const skip = await missing([], { '/usr/lib/jvm/java-17-openjdk-amd64/bin/jlink': 'openjdk-17-jdk-headless' });
+  if (skip) return t.skip(skip);
+  build(['image=java-jlink', 'name=java']);
+  // JDK 17's NIO makes a socketpair(AF_UNIX) when a socket is first written (FileDispatcherImpl.init): without it the first reply fails
+  assert.equal(kernelConfig(['image=java-jlink']).get('UNIX'), 'y', 'java-jlink asks for unix-sockets');
+  // the runtime holds what jdeps printed for the jar, nothing else
+  const runtime = join(project, 'build', '.modules', 'java-jlink', 'runtime');
+  const jdeps = spawnSync('/usr/lib/jvm/java-17-openjdk-amd64/bin/jdeps', ['--print-module-deps', '--ignore-missing-deps', join(project, 'build', '.modules', 'java-jlink', 'app.jar')], { encoding: 'utf8' });
+  assert.equal(jdeps.stdout.trim(), 'java.base,jdk.httpserver');
+  assert.match(readFileSync(join(runtime, 'release'), 'utf8'), /^MODULES="java\.base jdk\.httpserver"$/m);
+  const port = await freePort();
+  const vm = run('java', ['-m', '512M', '--forward', `${port}:8080`], t);
+  const got = await h.until(vm, 'the reply of the Java server', 3 * readyDeadlineMs, async () => {
+    const r = await request(port, 'GET', '/', {}, { timeoutMs: 10_000 });
+    return r.status === 200 ? r : undefined;
+  });
+  t.diagnostic(`java answered 200 ${got.ms} ms after tailor run started`);
+  assert.equal(got.value.body, 'hello from java\n');
+  for (let i = 0; i < 3; i++) assert.equal((await request(port, 'GET', '/', {}, { timeoutMs: 10_000 })).body, 'hello from java\n');
+  assert.doesNotMatch(vm.output(), /Exception|Error/);
   await vm.stop();
   assert.deepEqual(h.strayQemu(project), []);
 });
