@@ -12,6 +12,8 @@ log=${2:-/tmp/tailor-ci-cold-$mode.log}
 case "$mode" in host|none|broken|useless) ;; *) echo "usage: $0 [host|none|broken|useless] [LOG]" >&2; exit 2 ;; esac
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/tailor-ci-cold.XXXXXX)
+# mktemp makes it 0700; tests run programs as an unprivileged user (doctor --fix without root), who must reach the clone
+chmod 755 "$work"
 git clone -q "$repo" "$work/clone"
 mkdir "$work/cache"
 wrap=()

@@ -19,6 +19,7 @@ import { hasPvhNote } from '../../src/elf/index.ts';
 import { buildCustomKernel, prepareCustomKernel, type BuiltKernel } from '../../src/kernel/custom/index.ts';
 import { configureKernel } from '../../src/kernel/custom/configure.ts';
 import { ensureSource, sourceTarball } from '../../src/kernel/custom/source.ts';
+import { ensurePatchedSource } from '../../src/kernel/custom/patched-source.ts';
 
 const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
 const project = mkdtempSync(join(tmpdir(), 'tailor-kcustom-'));
@@ -113,7 +114,9 @@ describe('custom kernel: an incremental one-feature variant (--profile=minimal i
   it('has exactly the .config a cold configure of its fragment gives', { timeout: 600_000 }, async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'tailor-kcfg-'));
     try {
-      const cold = await configureKernel((await ensureSource()).dir, scratch, variant.fragment);
+      // the source the fragment is built from: the patched copy when its profile names patches (minimal: compact-layout)
+      const source = await ensurePatchedSource(await ensureSource(), variant.fragment.series ?? [], () => {});
+      const cold = await configureKernel(source.dir, scratch, variant.fragment);
       assert.equal(readFileSync(join(variant.dir, 'config'), 'utf8'), cold);
       assert.match(cold, /^CONFIG_FW_CFG_SYSFS=y$/m);
     } finally {

@@ -11,6 +11,7 @@ import { resolveConfig } from '../../src/config/index.ts';
 import { configureKernel } from '../../src/kernel/custom/configure.ts';
 import { composeFragment, type Fragment } from '../../src/kernel/custom/fragment.ts';
 import { ensureSource, sourceTarball } from '../../src/kernel/custom/source.ts';
+import { ensurePatchedSource } from '../../src/kernel/custom/patched-source.ts';
 import { parseDotConfig } from '../../src/kernel/custom/kconfig.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'tailor-kverify-'));
@@ -48,9 +49,11 @@ test('a symbol that does not exist is reported as such', { timeout: 300_000 }, a
 
 test('--profile=minimal survives Kconfig: every requested symbol has its value, PCI off, virtio-mmio on', { timeout: 300_000 }, async (t) => {
   if (!hasSource) return t.skip(`${sourceTarball} not installed`);
-  const source = await ensureSource();
   const fragment = composeFragment(resolveConfig(['--profile=minimal', 'kernel=custom'], { cwd: work }), []);
+  // minimal names a kernel patch (compact-layout) whose Kconfig symbol only its patched source has
+  const source = await ensurePatchedSource(await ensureSource(), fragment.series ?? [], () => {});
   const text = await configureKernel(source.dir, join(work, 'minimal'), fragment);
+  assert.equal(parseDotConfig(text).get('X86_COMPACT_KERNEL_LAYOUT'), 'y');
   const final = parseDotConfig(text);
   assert.equal(final.get('VIRTIO_MMIO'), 'y');
   assert.notEqual(final.get('PCI'), 'y');
