@@ -11,10 +11,10 @@
  * if_nametoindex() needed AF_UNIX and eth0 was never found).
  *
  * Kernels this file builds (through the normal build path, cached):
- * default + redis's needs, default + nginx's needs, default + java-jlink's
- * (redis's and unix-sockets: the same as an image of redis and nginx), minimal + the union of
- * both (one image with both servers); and the minimal hello kernel that most
- * suites build anyway.
+ * default + redis's needs, default + nginx's needs, and the suite's shared
+ * minimal kernel (shared-kernel.ts: the union of redis's, nginx's and
+ * java-jlink's needs with the disk roots'), which the redis+nginx image and
+ * java-jlink boot; and the minimal hello kernel that most suites build anyway.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -130,12 +130,14 @@ test('nginx on the default custom kernel: an HTTP GET from the host; no AIO or s
   assert.deepEqual(h.strayQemu(project), []);
 });
 
-test('java-jlink on the default custom kernel: a jlink runtime of only the modules jdeps finds answers HTTP GETs', async (t) => {
+test('java-jlink on a custom kernel (the suite\'s shared minimal one): a jlink runtime of only the modules jdeps finds answers HTTP GETs', async (t) => {
   const skip = await missing([], { '/usr/lib/jvm/java-17-openjdk-amd64/bin/jlink': 'openjdk-17-jdk-headless' });
   if (skip) return t.skip(skip);
-  build(['image=java-jlink', 'name=java']);
+  // the shared kernel, not a default-profile one of its own: one cold-CI kernel build fewer
+  build([...sharedKernelArgs('java-jlink'), 'name=java']);
   // JDK 17's NIO makes a socketpair(AF_UNIX) when a socket is first written (FileDispatcherImpl.init): without it the first reply fails
-  assert.equal(kernelConfig(['image=java-jlink']).get('UNIX'), 'y', 'java-jlink asks for unix-sockets');
+  assert.equal(kernelConfig(sharedKernelArgs('java-jlink')).get('UNIX'), 'y', 'java-jlink asks for unix-sockets');
+  assert.match(spawnSync(process.execPath, [tailor, 'kernel', 'config', 'image=java-jlink'], { cwd: project, encoding: 'utf8' }).stdout, /^CONFIG_UNIX=y .*needed by module java-jlink/m);
   // the runtime holds what jdeps printed for the jar, nothing else
   const runtime = join(project, 'build', '.modules', 'java-jlink', 'runtime');
   const jdeps = spawnSync('/usr/lib/jvm/java-17-openjdk-amd64/bin/jdeps', ['--print-module-deps', '--ignore-missing-deps', join(project, 'build', '.modules', 'java-jlink', 'app.jar')], { encoding: 'utf8' });
