@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConfig } from '../../src/config/index.ts';
+import { fragmentIn, reasons, tempProject, value } from './fragment-support.ts';
+import { valueAfter } from './qemu-args.ts';
 import { targetArch, targetArches } from '../../src/config/arch.ts';
 import { UsageError, TailorError } from '../../src/errors.ts';
-import { composeFragment, describeFragment, fragmentText, type Fragment } from '../../src/kernel/custom/fragment.ts';
+import { describeFragment, fragmentText } from '../../src/kernel/custom/fragment.ts';
 import { baseFragment, baseFragmentFor } from '../../src/kernel/custom/base.ts';
 import { buildQemuCommand, kernelCommandLine, type QemuPlan } from '../../src/run/qemu.ts';
 import { kernelWords } from '../../src/image/boot-args.ts';
@@ -16,11 +17,8 @@ import { checkImageArch, elfMachineOf } from '../../src/image/arch-check.ts';
 import { parseMetaPackageRecord } from '../../src/kernel/stock.ts';
 import type { BuildRecord } from '../../src/image/types.ts';
 
-const cwd = mkdtempSync(join(tmpdir(), 'tailor-arm64-'));
-process.on('exit', () => rmSync(cwd, { recursive: true, force: true }));
-const fragmentFor = (...args: string[]) => composeFragment(resolveConfig([...args, 'kernel=custom'], { cwd }), []);
-const value = (f: Fragment, symbol: string) => f.lines.find((l) => l.symbol === symbol)?.value;
-const reasons = (f: Fragment, symbol: string) => f.lines.find((l) => l.symbol === symbol)?.reasons.join('; ') ?? '';
+const cwd = tempProject('arm64');
+const fragmentFor = (...args: string[]) => fragmentIn(cwd, ...args);
 
 test('the architecture table: every field a stage reads is set for both targets, and an unknown name is a UsageError', () => {
   for (const a of Object.values(targetArches)) {
@@ -88,14 +86,13 @@ function armRecord(over: Partial<BuildRecord['kernel']> = {}, rec: Partial<Build
   };
 }
 const virt: QemuPlan = { hypervisor: 'qemu', accel: 'tcg', memoryMiB: 128, cpus: 1 };
-const after = (args: readonly string[], flag: string) => args[args.indexOf(flag) + 1];
 
 test('an arm64 build runs on qemu-system-aarch64 -M virt, cpu max, its Image, console ttyAMA0, no x86 words', () => {
   const c = buildQemuCommand('/b', armRecord(), virt);
   assert.equal(c.binary, 'qemu-system-aarch64');
-  assert.equal(after(c.args, '-M'), 'virt');
-  assert.equal(after(c.args, '-cpu'), 'max');
-  assert.equal(after(c.args, '-kernel'), '/b/Image');
+  assert.equal(valueAfter(c.args, '-M'), 'virt');
+  assert.equal(valueAfter(c.args, '-cpu'), 'max');
+  assert.equal(valueAfter(c.args, '-kernel'), '/b/Image');
   assert.match(c.cmdline, /^console=ttyAMA0 quiet panic=-1 cryptomgr\.notests rdinit=\/init pci=off -- \/hello$/);
   for (const w of ['noapictimer', 'reboot=t', 'tsc=reliable', 'i8042']) assert.ok(!c.cmdline.includes(w), w);
 });

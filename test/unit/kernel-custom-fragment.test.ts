@@ -2,18 +2,13 @@
 // profile and need puts in it, with reasons, and conflicts named with both sides.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/index.ts';
+import { fragmentIn, reasons, tempProject, value } from './fragment-support.ts';
 import { UsageError } from '../../src/errors.ts';
-import { composeFragment, describeFragment, fragmentText, type Fragment } from '../../src/kernel/custom/fragment.ts';
+import { composeFragment, describeFragment, fragmentText } from '../../src/kernel/custom/fragment.ts';
 
-const cwd = mkdtempSync(join(tmpdir(), 'tailor-kfrag-'));
-process.on('exit', () => rmSync(cwd, { recursive: true, force: true }));
-const fragmentFor = (...args: string[]) => composeFragment(resolveConfig([...args, 'kernel=custom'], { cwd }), []);
-const value = (f: Fragment, symbol: string) => f.lines.find((l) => l.symbol === symbol)?.value;
-const reasons = (f: Fragment, symbol: string) => f.lines.find((l) => l.symbol === symbol)?.reasons.join('; ') ?? '';
+const cwd = tempProject('kfrag');
+const fragmentFor = (...args: string[]) => fragmentIn(cwd, ...args);
 
 test('--profile=minimal: virtio-mmio from the microvm drivers profile, PCI and ACPI off, no kallsyms, -Os', () => {
   const f = fragmentFor('--profile=minimal', 'image=native-example');

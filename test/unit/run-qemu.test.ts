@@ -1,5 +1,6 @@
 // QEMU command construction from a build record: machine, kernel form, disks, command line, validation.
 import { test } from 'node:test';
+import { valueAfter } from './qemu-args.ts';
 import assert from 'node:assert/strict';
 import { buildQemuCommand, kernelCommandLine, shellQuote, type QemuPlan } from '../../src/run/qemu.ts';
 import { UsageError } from '../../src/errors.ts';
@@ -35,10 +36,6 @@ function record(over: Partial<BuildRecord> = {}, kernel: Partial<BuildRecord['ke
 
 const microTcg: QemuPlan = { hypervisor: 'qemu_microvm', accel: 'tcg', memoryMiB: 128, cpus: 1 };
 
-function valueAfter(args: readonly string[], flag: string): string | undefined {
-  const i = args.indexOf(flag);
-  return i < 0 ? undefined : args[i + 1];
-}
 
 test('microvm under TCG keeps PIT/PIC/RTC, boots the PVH vmlinux with the initrd', () => {
   const c = buildQemuCommand('/b', record(), microTcg);
