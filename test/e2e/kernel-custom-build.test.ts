@@ -18,8 +18,8 @@ import { resolveConfig } from '../../src/config/index.ts';
 import { hasPvhNote } from '../../src/elf/index.ts';
 import { buildCustomKernel, prepareCustomKernel, type BuiltKernel } from '../../src/kernel/custom/index.ts';
 import { configureKernel } from '../../src/kernel/custom/configure.ts';
-import { ensureSource, sourceTarball } from '../../src/kernel/custom/source.ts';
-import { ensurePatchedSource } from '../../src/kernel/custom/patched-source.ts';
+import { sourceTarball } from '../../src/kernel/custom/source.ts';
+import { fragmentSource } from '../../src/kernel/custom/patched-source.ts';
 
 const tailor = resolve(import.meta.dirname, '..', '..', 'bin', 'tailor.js');
 const project = mkdtempSync(join(tmpdir(), 'tailor-kcustom-'));
@@ -115,7 +115,7 @@ describe('custom kernel: an incremental one-feature variant (--profile=minimal i
     const scratch = mkdtempSync(join(tmpdir(), 'tailor-kcfg-'));
     try {
       // the source the fragment is built from: the patched copy when its profile names patches (minimal: compact-layout)
-      const source = await ensurePatchedSource(await ensureSource(), variant.fragment.series ?? [], () => {});
+      const source = await fragmentSource(variant.fragment);
       const cold = await configureKernel(source.dir, scratch, variant.fragment);
       assert.equal(readFileSync(join(variant.dir, 'config'), 'utf8'), cold);
       assert.match(cold, /^CONFIG_FW_CFG_SYSFS=y$/m);

@@ -11,7 +11,7 @@ import { resolveConfig } from '../../src/config/index.ts';
 import { configureKernel } from '../../src/kernel/custom/configure.ts';
 import { composeFragment, type Fragment } from '../../src/kernel/custom/fragment.ts';
 import { ensureSource, sourceTarball } from '../../src/kernel/custom/source.ts';
-import { ensurePatchedSource } from '../../src/kernel/custom/patched-source.ts';
+import { fragmentSource } from '../../src/kernel/custom/patched-source.ts';
 import { parseDotConfig } from '../../src/kernel/custom/kconfig.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'tailor-kverify-'));
@@ -51,7 +51,7 @@ test('--profile=minimal survives Kconfig: every requested symbol has its value, 
   if (!hasSource) return t.skip(`${sourceTarball} not installed`);
   const fragment = composeFragment(resolveConfig(['--profile=minimal', 'kernel=custom'], { cwd: work }), []);
   // minimal names a kernel patch (compact-layout) whose Kconfig symbol only its patched source has
-  const source = await ensurePatchedSource(await ensureSource(), fragment.series ?? [], () => {});
+  const source = await fragmentSource(fragment);
   const text = await configureKernel(source.dir, join(work, 'minimal'), fragment);
   assert.equal(parseDotConfig(text).get('X86_COMPACT_KERNEL_LAYOUT'), 'y');
   const final = parseDotConfig(text);

@@ -15,7 +15,7 @@ import { TailorError, UsageError } from '../../errors.ts';
 import { exec } from '../../util/exec.ts';
 import { cacheDir } from '../../util/paths.ts';
 import { processAlive } from '../../util/process-alive.ts';
-import type { KernelSource } from './source.ts';
+import { ensureSource, type KernelSource } from './source.ts';
 import { kbuildFolderFiles, patchedFiles, seriesId, type SourceLayer } from './series.ts';
 
 /** Written last into a complete patched copy. */
@@ -109,6 +109,11 @@ async function hookKbuildFolders(tree: string, names: readonly string[]): Promis
 
 export function patchedSourceDir(version: string, layers: readonly SourceLayer[]): string {
   return cacheDir('src-patched', `${version}-${seriesId(layers)}`);
+}
+
+/** The source a fragment configures and builds against: Debian's, or its series' patched copy. */
+export async function fragmentSource(fragment: { readonly series?: readonly SourceLayer[] }, log: (line: string) => void = () => {}): Promise<KernelSource> {
+  return ensurePatchedSource(await ensureSource(log), fragment.series ?? [], log);
 }
 
 /**
