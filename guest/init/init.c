@@ -34,6 +34,9 @@ static void __attribute__((noreturn)) finish(int status)
 			info("could not unmount %s: %s", m->target, strerror(errno));
 	}
 	sync();
+	/* the host's deadline for the reboot starts here, after anything that may take long */
+	say("tailor:power-off");
+	network_down();
 	/* reboot does not wait for the UART: let it send the marker and what came before */
 	console_drain();
 	reboot(RB_AUTOBOOT);

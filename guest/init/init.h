@@ -39,6 +39,8 @@ char *kernel_word(const char *words, const char *name);
 /* net.c: loopback, --ip/--defaultgw/--nameserver, else DHCP or QEMU user-mode addresses on eth0;
  * tailor.net=1 among the kernel words: the image needs the network (no eth0 is an error) */
 int setup_network(const struct cl_net *n, const char *kernel_words);
+/* every interface but lo down, before power-off (no NAPI poll left when the devices shut down) */
+void network_down(void);
 /* dhcp.c: one DHCP exchange on ifname (which must be up); 0 with the lease, -1 with no answer in timeout_ms */
 int dhcp_configure(const char *ifname, struct cl_ip *ip, char gw[16], char dns[16], int timeout_ms);
 

@@ -13,6 +13,7 @@ export interface AppStartMarker {
 export type ConsoleEvent =
   | { readonly kind: 'app-start'; readonly marker: AppStartMarker }
   | { readonly kind: 'exit'; readonly status: number }
+  | { readonly kind: 'power-off' }
   | { readonly kind: 'init-error'; readonly message: string }
   | { readonly kind: 'panic'; readonly line: string };
 
@@ -20,6 +21,7 @@ export type ConsoleEvent =
 // so a marker is recognised anywhere in a line, not only at its start.
 const appStartRe = /tailor:app-start boottime_ns=(\d+)(?: cmd=(\S*))?/;
 const exitRe = /tailor:exit status=(\d+)/;
+const powerOffRe = /tailor:power-off$/;
 const errorRe = /tailor:error (.*)$/;
 // CSI sequences (ESC [ ... letter) and two-byte escapes such as ESC c (terminal reset).
 const ansiRe = /\x1b\[[0-9;?]*[A-Za-z]|\x1b[@-Z\\-_a-z]/g;
@@ -32,6 +34,7 @@ export function parseConsoleLine(rawLine: string): ConsoleEvent | undefined {
   if (m) return { kind: 'app-start', marker: { boottimeNs: Number(m[1]), ...(m[2] ? { cmd: m[2] } : {}) } };
   m = exitRe.exec(line);
   if (m) return { kind: 'exit', status: Number(m[1]) };
+  if (powerOffRe.test(line)) return { kind: 'power-off' };
   m = errorRe.exec(line);
   if (m) return { kind: 'init-error', message: m[1]!.trim() };
   m = panicRe.exec(line);

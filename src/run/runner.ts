@@ -30,6 +30,8 @@ export interface BootOptions {
   readonly stopOnStderr?: RegExp;
   /** Bytes for the guest console's input (e.g. a Ctrl-C that `tailor kernel learn` sends); not with `interactive`. */
   readonly input?: NodeJS.ReadableStream;
+  /** How long the guest may take to end after the init's power-off marker (default powerOffGraceMs). */
+  readonly powerOffGraceMs?: number;
 }
 
 export interface BootOutcome {
@@ -40,6 +42,8 @@ export interface BootOutcome {
   readonly hostTotalMs: number;
   readonly timedOut: boolean;
   readonly interrupted: boolean;
+  /** The init said `tailor:power-off` but the guest did not end within the grace period: we stopped QEMU. */
+  readonly stuckAfterExit: boolean;
   /** The `Kernel panic - not syncing` line, when the kernel panicked. */
   readonly panic?: string;
   readonly initErrors: readonly string[];
@@ -53,6 +57,15 @@ export interface BootOutcome {
 
 /** Grace period between SIGTERM and SIGKILL when stopping QEMU. */
 const killGraceMs = 2000;
+
+/**
+ * After the init's power-off marker the app's status is known and the disks
+ * are unmounted and synced; the rest is the kernel's reboot, well under a
+ * second. A kernel can hang there (virtio devices broken by
+ * device_shutdown() while NAPI still polls: ksoftirqd soft lockups), and
+ * waiting for --timeout would turn an app that exited 0 into a timeout.
+ */
+export const powerOffGraceMs = 20_000;
 
 /**
  * Spawns QEMU and waits for it to exit. Host times are measured with a
@@ -70,6 +83,8 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
     const initErrors: string[] = [];
     let timedOut = false;
     let interrupted = false;
+    let stuckAfterExit = false;
+    let powerOffTimer: NodeJS.Timeout | undefined;
     const stderr: Buffer[] = [];
 
     const child = spawn(cmd.binary, cmd.args, { stdio: [opts.interactive ? 'inherit' : opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
@@ -102,6 +117,12 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
           break;
         case 'exit':
           exitStatus ??= e.status;
+          break;
+        case 'power-off':
+          powerOffTimer ??= setTimeout(() => {
+            stuckAfterExit = true;
+            stop();
+          }, opts.powerOffGraceMs ?? powerOffGraceMs);
           break;
         case 'init-error':
           initErrors.push(e.message);
@@ -150,6 +171,7 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
     const cleanup = (): void => {
       if (timeout) clearTimeout(timeout);
       if (killTimer) clearTimeout(killTimer);
+      if (powerOffTimer) clearTimeout(powerOffTimer);
       opts.signal?.removeEventListener('abort', onAbort);
       process.off('exit', onProcessExit);
     };
@@ -167,6 +189,7 @@ export function bootQemu(cmd: QemuCommand, opts: BootOptions): Promise<BootOutco
         hostTotalMs,
         timedOut,
         interrupted,
+        stuckAfterExit,
         panic,
         initErrors,
         qemuCode: code,
@@ -382,6 +405,12 @@ async function bootAndReport(
         (stderrTail ? `tailor: QEMU said:\n  ${stderrTail}\n` : ''),
     );
     return { ...result, exitCode: 1 };
+  }
+  if (o.stuckAfterExit) {
+    log.write(
+      `tailor: warning: the guest kernel did not power off within ${(powerOffGraceMs / 1000).toFixed(0)} s of the init's reboot (the app had exited with status ${o.exitStatus}); QEMU stopped. ` +
+        `Last console lines:\n  ${o.lastLines.slice(-5).join('\n  ')}\n`,
+    );
   }
   // Repeat the init's own errors where the user looks last (the console may have scrolled past them).
   for (const e of o.initErrors) log.write(`tailor: guest init error: ${e}\n`);

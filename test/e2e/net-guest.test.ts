@@ -90,6 +90,8 @@ test('without --ip, eth0 gets its lease by DHCP from QEMU user-mode networking (
   assert.match(r.out, /network: DHCP lease on eth0: 10\.0\.2\.15\/255\.255\.255\.0 router 10\.0\.2\.2 dns 10\.0\.2\.3/);
   assert.match(r.out, /^nameserver 10\.0\.2\.3\r?$/m);
   assert.match(r.out, /from-the-host-8f2a/);
+  // then the init says it reboots (the host's power-off deadline starts there) after taking eth0 down
+  assert.match(r.out, /^tailor:exit status=0\r?\n(?:.*\n)*?tailor:power-off\r?$/m);
 });
 
 test('--ip (OSv form and CIDR), --defaultgw and --nameserver are applied; /etc/resolv.conf is rewritten', (t) => {
