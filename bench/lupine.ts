@@ -12,7 +12,7 @@
  * each with its ratio to stock. Lupine's targets: kernel ≤ 25% of stock,
  * boot ≥ 2× faster, memory ≤ 50%, throughput ≥ 0.95×.
  *
- *   npm run bench:lupine -- [--apps redis,postgres] [--variants stock,default,suited] [-n 3] [--no-memory]
+ *   npm run bench:lupine -- [--apps redis,postgres] [--variants stock,default,general,suited] [-n 3] [--no-memory]
  *                           [--seconds 5] [--requests 2000] [--json] [--html FILE]
  *
  * Custom kernels come from the kernel cache: the first run compiles one per
@@ -43,6 +43,8 @@ import { lupineApps, nodeServerModule, type LoadResult, type LupineApp } from '.
 const variants = {
   stock: () => ['kernel=stock'],
   default: () => ['kernel=custom'],
+  // one kernel per driver profile with every catalog module's needs (issue 16), shared by all the apps
+  general: () => ['kernel=general'],
   suited: (app: LupineApp) => [`--profile=${app.suited}`, 'kernel=custom'],
 } as const;
 type Variant = keyof typeof variants;
@@ -204,7 +206,7 @@ async function main(): Promise<void> {
   const program = addMeasureOptions(
     new Command('bench:lupine')
       .option('--apps <list>', 'applications', 'hello,redis,nginx,memcached,postgres,node,python3,java')
-      .option('--variants <list>', 'kernels per application: stock, default (kernel=custom), suited (the profile that suits it)', 'stock,default,suited')
+      .option('--variants <list>', 'kernels per application: stock, default (kernel=custom), general (kernel=general, shared by every app), suited (the profile that suits it)', 'stock,default,suited')
       .option('--seconds <s>', 'load duration (wrk, memcached, pgbench)', '5')
       .option('--requests <n>', 'redis-benchmark -n', '2000')
       .option('--memory-step <MiB>', 'the servers\' memory bisection stops when its bracket is this narrow: min memory is then at most this much above the true minimum (fewer boots)', '1')
@@ -228,7 +230,7 @@ async function main(): Promise<void> {
     return a;
   });
   const chosen = f.variants.split(',').filter(Boolean) as Variant[];
-  for (const v of chosen) if (!(v in variants)) throw new Error(`--variants: unknown ${v} (stock, default, suited)`);
+  for (const v of chosen) if (!(v in variants)) throw new Error(`--variants: unknown ${v} (${Object.keys(variants).join(', ')})`);
   const s: Settings = {
     n: m.n, ...(m.accel ? { accel: m.accel } : {}), memory: m.memory, memoryStep, timeout: m.timeout,
     seconds: Number(f.seconds), requests: Number(f.requests), outDir, moduleRoot: scratch,
