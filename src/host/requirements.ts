@@ -18,6 +18,8 @@ export const hostRequirements: readonly HostRequirement[] = [
   // arch=aarch64 (src/config/arch.ts): QEMU for arm64 guests and the cross compiler for the kernel, the init and modules
   { name: 'qemu-system-aarch64', check: { command: 'qemu-system-aarch64' }, aptPackage: 'qemu-system-arm', neededFor: 'arch=aarch64: tailor run (-M virt)' },
   { name: 'aarch64-linux-gnu-gcc', check: { command: 'aarch64-linux-gnu-gcc' }, aptPackage: 'gcc-aarch64-linux-gnu', neededFor: 'arch=aarch64: the guest init, native modules (static glibc) and kernel=custom (cross-compiled)' },
+  // Only a Recommends of gcc-aarch64-linux-gnu: an install with --no-install-recommends leaves the init without its C library.
+  { name: 'libc6-dev-arm64-cross', check: { file: '/usr/aarch64-linux-gnu/lib/libc.a' }, aptPackage: 'libc6-dev-arm64-cross', neededFor: 'arch=aarch64: the static glibc (headers, libc.a) the guest init and native modules link' },
   { name: 'qemu-img', check: { command: 'qemu-img' }, aptPackage: 'qemu-utils', neededFor: 'disk image formats' },
   { name: 'musl-gcc', check: { command: 'musl-gcc' }, aptPackage: 'musl-tools', neededFor: 'the guest init and native modules (static, musl)' },
   { name: 'mkfs.erofs', check: { command: 'mkfs.erofs' }, aptPackage: 'erofs-utils', neededFor: 'fs=rofs' },
