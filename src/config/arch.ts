@@ -15,6 +15,8 @@ export interface TargetArch {
   readonly title: string;
   /** Debian's architecture name (dpkg --print-architecture, package suffixes). */
   readonly debianArch: 'amd64' | 'arm64';
+  /** Debian's multiarch folder name (/lib/<triplet>, /usr/lib/<triplet>). */
+  readonly multiarch: 'x86_64-linux-gnu' | 'aarch64-linux-gnu';
   /** ELF e_machine of its programs. */
   readonly elfMachine: number;
   /** Node's process.arch on a host of this architecture (KVM needs host = target). */
@@ -84,6 +86,7 @@ export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
     name: 'x64',
     title: 'x86-64',
     debianArch: 'amd64',
+    multiarch: 'x86_64-linux-gnu',
     elfMachine: EM_X86_64,
     nodeArch: 'x64',
     firecracker: true,
@@ -118,6 +121,7 @@ export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
     name: 'aarch64',
     title: 'arm64 (aarch64)',
     debianArch: 'arm64',
+    multiarch: 'aarch64-linux-gnu',
     elfMachine: EM_AARCH64,
     nodeArch: 'arm64',
     firecracker: false,
@@ -166,6 +170,11 @@ export function targetArch(name: unknown): TargetArch {
 /** Whether this host runs the architecture's guests under KVM at all (same CPU architecture). */
 export function hostRunsNatively(arch: TargetArch): boolean {
   return hostNodeArch === arch.nodeArch;
+}
+
+/** The architecture of this host's own programs and packages, when Tailor knows it. */
+export function hostArch(): TargetArch | undefined {
+  return Object.values(targetArches).find((a) => hostRunsNatively(a));
 }
 
 /** The architecture a kernel was built for, from its make variables (ARCH=; none: x86-64). */

@@ -18,12 +18,19 @@
  * different bytes are an error naming both sources. A module's own file wins
  * over a generated /etc default (a module may ship its own /etc/hosts).
  *
+ * For a target of another architecture than the host's (arch=aarch64 on an
+ * x86-64 host), the same references are found in that architecture's Debian
+ * packages, unpacked into a cached tree, and the closures resolve there
+ * (foreign-programs.ts).
+ *
  * Parent directories are never symlinks here (the rootfs stage adds them as
  * real directories), so /bin and /lib are directories in the image even on a
  * merged-/usr host, where hostClosure gives /bin/ls as a link to /usr/bin/ls.
  */
 import { realpath } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { isAbsolute, posix } from 'node:path';
+import { hostRunsNatively, type TargetArch } from '../config/arch.ts';
+import { foreignPrograms } from './foreign-programs.ts';
 import { sha256File } from '../util/sha256.ts';
 import { isElfFile, readElfFile } from '../elf/index.ts';
 import { TailorError, UsageError } from '../errors.ts';
@@ -55,6 +62,8 @@ export interface HostFilesInputs {
   readonly extraLibs: readonly string[];
   /** Loader cache override (tests). */
   readonly ldCachePath?: string;
+  /** The target; another architecture than the host's takes these files from its Debian packages (foreign-programs.ts). */
+  readonly arch?: TargetArch;
 }
 
 /** Self-link lines (`/x: ->/x`) of the modules' manifests whose host file is an ELF file, in module and line order. */
@@ -101,6 +110,21 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
   if (inputs.extraLibs.length > 0 && !extraLibsOwner) {
     throw new UsageError(`extra_libs=${inputs.extraLibs.join(',')}: no host program in the image to load them`, 'add app=/path/to/program, or a module with a /usr/bin/x: ->/usr/bin/x line');
   }
+  const whoOf = (module: string) => (module === app?.name ? `app=${app.command}` : `module ${module}`);
+  const extraLibsOf = (module: string) => (module === extraLibsOwner ? inputs.extraLibs : []);
+
+  // Another architecture: the same files from its Debian packages, unpacked in a tree the closures resolve in.
+  const foreign =
+    inputs.arch && !hostRunsNatively(inputs.arch) && groups.size > 0
+      ? await foreignPrograms(
+          [...groups].map(([module, g]) => ({
+            who: whoOf(module),
+            paths: [...g.programs, ...g.libraries, ...extraLibsOf(module).filter((l) => isAbsolute(l))],
+            declared: Object.keys(inputs.modules.find((m) => m.name === module)?.packages ?? {}),
+          })),
+          inputs.arch,
+        )
+      : undefined;
 
   // Claims on each guest path, in order: the modules' own entries (without the plain copies
   // the host references made, which their closures replace), then the closures.
@@ -113,15 +137,32 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
   for (const [module, group] of groups) {
     // Libraries only: the first one stands in for the program, and is also loaded by path so
     // that it is in the link map under its soname when the later ones need it.
-    const binaries = group.programs.length > 0 ? group.programs : [group.libraries[0]!];
-    const dlopened = [...group.libraries, ...(module === extraLibsOwner ? inputs.extraLibs : [])];
+    let binaries = group.programs.length > 0 ? group.programs : [group.libraries[0]!];
+    let dlopened = [...group.libraries, ...extraLibsOf(module)];
+    const located = new Map<string, string>();
+    if (foreign) {
+      const locate = async (p: string) => {
+        if (!located.has(p)) located.set(p, await foreign.locate(p, whoOf(module)));
+        return located.get(p)!;
+      };
+      binaries = await Promise.all(binaries.map(locate));
+      dlopened = await Promise.all(dlopened.map((l) => (isAbsolute(l) ? locate(l) : l)));
+    }
     let files: HostFile[];
     try {
-      ({ files } = await hostClosure(binaries, { extraLibs: dlopened, ...(inputs.ldCachePath ? { ldCachePath: inputs.ldCachePath } : {}) }));
+      ({ files } = await hostClosure(binaries, {
+        extraLibs: dlopened,
+        ...(inputs.ldCachePath ? { ldCachePath: inputs.ldCachePath } : {}),
+        ...(foreign ? { root: foreign.tree.root } : {}),
+      }));
     } catch (err) {
       if (!(err instanceof TailorError)) throw err;
-      const who = module === app?.name ? `app=${app.command}` : `module ${module}`;
-      throw new TailorError(`${who}: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
+      throw new TailorError(`${whoOf(module)}: ${err.message}`, { hint: err.hint, exitCode: err.exitCode, cause: err });
+    }
+    // A program the command line names by a path its package does not use (/usr/bin/x for /bin/x): a link there.
+    for (const p of group.programs) {
+      const at = located.get(p);
+      if (at && at !== p) files.push({ guestPath: p, hostPath: p, reason: `${at} of the ${inputs.arch!.debianArch} package, under the name ${whoOf(module)} uses`, linkTarget: at });
     }
     for (const f of files) {
       const source: ManifestSource = f.linkTarget ? { kind: 'symlink', target: f.linkTarget } : { kind: 'file', path: f.hostPath };

@@ -75,6 +75,7 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
       moduleBuildRoot,
       app: appSpec(config),
       extraLibs: o.extra_libs as string[],
+      arch,
     });
 
     // An image whose command line traces (--trace=...) needs the kernel's tracepoints and tracefs.

@@ -9,8 +9,9 @@
  */
 import { sha256File } from '../util/sha256.ts';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { hostRunsNatively, targetArches, type TargetArch } from '../config/arch.ts';
+import { basename, dirname, join } from 'node:path';
+import { targetArches, type TargetArch } from '../config/arch.ts';
+import { aptDownload, aptListsStamp, aptName, aptUpdate, enableForeignArch, extractDeb } from '../host/apt.ts';
 import { TailorError } from '../errors.ts';
 import { writeFileAtomic, tempSibling } from '../util/atomic.ts';
 import { exec } from '../util/exec.ts';
@@ -20,8 +21,6 @@ import { hasPvhNote } from '../elf/index.ts';
 import { stockModulesFor, validateKernelNeeds } from './features.ts';
 import { loadModuleIndex, resolveModules, writeModuleIndex } from './modules-dep.ts';
 import type { KernelArtifact } from './types.ts';
-
-const APT_LISTS = '/var/lib/apt/lists';
 
 export interface StockPackage {
   /** e.g. linux-image-6.1.0-56-amd64 */
@@ -56,19 +55,6 @@ export function stockCacheDir(version: string, arch: TargetArch = targetArches.x
   return arch.name === targetArches.x64.name ? cacheDir('stock', versionDirName(version)) : cacheDir('stock', arch.debianArch, versionDirName(version));
 }
 
-/** apt's name for a package of `arch`: foreign architectures carry the :arch qualifier. */
-function aptName(name: string, arch: TargetArch): string {
-  return hostRunsNatively(arch) ? name : `${name}:${arch.debianArch}`;
-}
-
-async function aptListsStamp(): Promise<number> {
-  try {
-    return (await stat(APT_LISTS)).mtimeMs;
-  } catch {
-    return 0;
-  }
-}
-
 /** The kernel package a linux-image-amd64 (or -arm64, per `debianArch`) record (apt-cache show) depends on, with its exact version. */
 export function parseMetaPackageRecord(record: string, debianArch = 'amd64'): StockPackage | undefined {
   const dep = new RegExp(`^Depends:.*?\\b(linux-image-[0-9][^\\s,(]*-${debianArch})\\s*\\(=\\s*([^)\\s]+)\\)`, 'm').exec(record);
@@ -78,21 +64,6 @@ export function parseMetaPackageRecord(record: string, debianArch = 'amd64'): St
 async function queryApt(arch: TargetArch): Promise<StockPackage | undefined> {
   const r = await exec('apt-cache', ['show', '--no-all-versions', aptName(arch.kernel.stockMetaPackage, arch)], { allowFailure: true });
   return r.code === 0 ? parseMetaPackageRecord(r.stdout, arch.debianArch) : undefined;
-}
-
-/** Adds a foreign architecture to dpkg's list so apt can download its packages (nothing of it is installed). */
-async function enableForeignArch(arch: TargetArch): Promise<boolean> {
-  if (hostRunsNatively(arch)) return false;
-  const r = await exec('dpkg', ['--print-foreign-architectures'], { allowFailure: true });
-  if (r.stdout.split(/\s+/).includes(arch.debianArch)) return false;
-  log(`adding the ${arch.debianArch} architecture to dpkg (dpkg --add-architecture ${arch.debianArch}) so apt can download Debian's ${arch.debianArch} kernel; nothing is installed`);
-  const add = await exec('dpkg', ['--add-architecture', arch.debianArch], { allowFailure: true });
-  if (add.code !== 0) {
-    throw new TailorError(`dpkg --add-architecture ${arch.debianArch} failed: ${add.stderr.trim()}`, {
-      hint: `run as root: dpkg --add-architecture ${arch.debianArch} && apt-get update; or use kernel=custom`,
-    });
-  }
-  return true;
 }
 
 /**
@@ -110,15 +81,10 @@ export async function resolveStockPackage(arch: TargetArch = targetArches.x64): 
   } catch {
     /* no record yet, or an unreadable one: ask apt */
   }
-  let pkg = (await enableForeignArch(arch)) ? undefined : await queryApt(arch);
+  let pkg = (await enableForeignArch(arch, `Debian's ${arch.debianArch} kernel`, 'use kernel=custom')) ? undefined : await queryApt(arch);
   if (!pkg) {
     log(`apt knows no ${META_PACKAGE} package yet; running apt-get update once`);
-    const up = await exec('apt-get', ['update'], { allowFailure: true });
-    if (up.code !== 0) {
-      throw new TailorError(`apt-get update failed, so Debian's kernel package cannot be found:\n${up.stderr.trim().split('\n').slice(-3).join('\n')}`, {
-        hint: 'run apt-get update as root (sudo apt-get update), check the network, or use kernel=custom',
-      });
-    }
+    await aptUpdate("Debian's kernel package", 'use kernel=custom');
     pkg = await queryApt(arch);
     if (!pkg) {
       throw new TailorError(`apt has no ${META_PACKAGE} package with a linux-image-*-${arch.debianArch} dependency`, {
@@ -133,19 +99,12 @@ export async function resolveStockPackage(arch: TargetArch = targetArches.x64): 
 /** Download and unpack `pkg` into `dir` (a fresh temp folder). */
 async function unpackPackage(pkg: StockPackage, dir: string, arch: TargetArch): Promise<StockKernelFiles> {
   log(`downloading Debian's kernel ${pkg.name} ${pkg.version} (apt-get download, not installed on this host)`);
-  // Sandbox user root: _apt cannot write into a cache under root's home, and would only warn.
-  const dl = await exec('apt-get', ['download', '-o', 'APT::Sandbox::User=root', `${aptName(pkg.name, arch)}=${pkg.version}`], { cwd: dir, allowFailure: true });
-  const deb = (await readdir(dir)).find((f) => f.endsWith('.deb'));
-  if (dl.code !== 0 || !deb) {
-    throw new TailorError(`apt-get download ${pkg.name}=${pkg.version} failed:\n${dl.stderr.trim().split('\n').slice(-3).join('\n')}`, {
-      hint: 'check the network and apt sources (apt-get update), or use kernel=custom',
-    });
-  }
-  const debPath = join(dir, deb);
+  const debPath = (await aptDownload([`${aptName(pkg.name, arch)}=${pkg.version}`], dir, [], 'use kernel=custom'))[0]!;
+  const deb = basename(debPath);
   const debSha256 = await sha256File(debPath);
   const debSize = (await stat(debPath)).size;
   log(`unpacking ${deb} (${(debSize / 1e6).toFixed(1)} MB)`);
-  await exec('dpkg-deb', ['-x', debPath, join(dir, 'root')]);
+  await extractDeb(debPath, join(dir, 'root'));
   await rm(debPath);
 
   const releases = await readdir(join(dir, 'root', 'lib', 'modules'));

@@ -21,6 +21,8 @@ import { writeFileAtomic } from '../util/atomic.ts';
 import { cacheDir } from '../util/paths.ts';
 import { ElfError, parseElf, readSymbols, EM_AARCH64, EM_X86_64, type ElfFile } from '../elf/index.ts';
 import { FLAG_AARCH64_LIB64, FLAG_X8664_LIB64, ldCacheLookup, readLdCache, type LdCache } from '../elf/ld-so-cache.ts';
+import { hostPathIn, realpathIn } from '../util/rooted-path.ts';
+import { targetArches } from '../config/arch.ts';
 
 export interface HostFile {
   /** Absolute path in the guest. */
@@ -42,6 +44,41 @@ export interface HostClosureOptions {
   readonly extraLibs?: readonly string[];
   /** The loader cache to consult (default /etc/ld.so.cache; tests point elsewhere). */
   readonly ldCachePath?: string;
+  /**
+   * A folder holding another system's files (an unpacked package tree for a
+   * foreign architecture): every path, binaries included, is looked up inside
+   * it, its symlinks resolve inside it, and no loader cache is consulted (the
+   * guest has none; the default directories are searched).
+   */
+  readonly root?: string;
+}
+
+/** Where the closure's files are looked up: this host's root, or a folder with another system's files. */
+interface FileView {
+  /** The path with every symlink followed, as the looked-at system sees it. */
+  real(path: string): Promise<string>;
+  /** The host file behind a path of that system. */
+  host(path: string): string;
+  /** How messages name a path of it. */
+  describe(path: string): string;
+  /** The fix when a library is not found. */
+  missingHint(name: string): string;
+}
+
+const hostView: FileView = {
+  real: (p) => realpath(p),
+  host: (p) => p,
+  describe: (p) => `host binary ${p}`,
+  missingHint: (name) => `install the package that ships it (apt-file search ${name.split('/').pop()}) or add its directory with extra_libs=`,
+};
+
+function treeView(root: string): FileView {
+  return {
+    real: (p) => realpathIn(root, p),
+    host: (p) => hostPathIn(root, p),
+    describe: (p) => `${p} (in ${root})`,
+    missingHint: () => `no package unpacked in ${root} ships it: name the Debian package that does in the module's packages: (package: /path/of/a/file/it/ships)`,
+  };
 }
 
 /** Per-architecture facts the loader uses: cache flags, multiarch triplet, $PLATFORM. */
@@ -52,8 +89,8 @@ interface Arch {
   readonly platform: string;
 }
 const ARCHES: readonly Arch[] = [
-  { machine: EM_X86_64, cacheFlags: FLAG_X8664_LIB64, triplet: 'x86_64-linux-gnu', platform: 'x86_64' },
-  { machine: EM_AARCH64, cacheFlags: FLAG_AARCH64_LIB64, triplet: 'aarch64-linux-gnu', platform: 'aarch64' },
+  { machine: EM_X86_64, cacheFlags: FLAG_X8664_LIB64, triplet: targetArches.x64.multiarch, platform: 'x86_64' },
+  { machine: EM_AARCH64, cacheFlags: FLAG_AARCH64_LIB64, triplet: targetArches.aarch64.multiarch, platform: 'aarch64' },
 ];
 
 /** glibc's built-in search path on Debian (what `ld.so --help` lists as "system search path"). */
@@ -83,6 +120,7 @@ class Resolver {
     private readonly cache: LdCache | undefined,
     private readonly cachePath: string,
     readonly arch: Arch,
+    private readonly view: FileView,
     /** extra_libs= directories; libraries found there go to a default directory in the guest. */
     private readonly extraDirs: readonly string[] = [],
   ) {}
@@ -117,13 +155,13 @@ class Resolver {
   private async candidate(path: string): Promise<{ elf: ElfFile; real: string } | undefined> {
     let real: string;
     try {
-      real = await realpath(path);
-      if (!(await stat(real)).isFile()) return undefined;
+      real = await this.view.real(path);
+      if (!(await stat(this.view.host(real))).isFile()) return undefined;
     } catch {
       return undefined;
     }
     try {
-      const elf = parseElf(await readFile(real), path);
+      const elf = parseElf(await readFile(this.view.host(real)), path);
       return elf.header.machine === this.arch.machine ? { elf, real } : undefined;
     } catch (err) {
       if (err instanceof ElfError) return undefined; // wrong class, linker script, junk: the loader moves on
@@ -192,11 +230,11 @@ class Resolver {
     if (name.includes('/')) {
       const path = posix.normalize(this.expand(name, dirname(requester.path)));
       const c = isAbsolute(path) ? await this.candidate(path) : undefined;
-      if (!c) throw missing(name, requester, [dirname(path)]);
+      if (!c) throw missing(name, requester, [dirname(path)], this.view);
       found = { path, ...c, how: 'path in DT_NEEDED' };
     } else {
       const r = await this.search(name, requester);
-      if (Array.isArray(r)) throw missing(name, requester, r);
+      if (Array.isArray(r)) throw missing(name, requester, r, this.view);
       found = r;
     }
     const soname = found.elf.dynamic?.soname;
@@ -213,29 +251,29 @@ class Resolver {
     const relocate =
       (found.how === 'ld.so.cache' || found.how === 'extra_libs directory') && !name.includes('/') && !dflt.includes(dirname(found.path));
     const guestPath = relocate ? posix.join(`/usr/lib/${this.arch.triplet}`, name) : found.path;
-    this.add(guestPath, found.real, `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
+    this.add(guestPath, this.view.host(found.real), `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
     return obj;
   }
 }
 
-function missing(name: string, requester: Loaded, searched: string[]): TailorError {
+function missing(name: string, requester: Loaded, searched: string[], view: FileView): TailorError {
   const chain = requester.path === requester.program ? requester.path : `${requester.path}, loaded for ${requester.program}`;
   return new TailorError(
     `${name} (needed by ${chain}) not found in ${searched.length ? searched.join(', ') : 'any search directory'}`,
-    { hint: `install the package that ships it (apt-file search ${name.split('/').pop()}) or add its directory with extra_libs=` },
+    { hint: view.missingHint(name) },
   );
 }
 
-async function readProgram(path: string): Promise<{ elf: ElfFile; real: string }> {
+async function readProgram(path: string, view: FileView): Promise<{ elf: ElfFile; real: string }> {
   if (!isAbsolute(path)) throw new UsageError(`host binary "${path}" is not an absolute path`, `write it as /usr/bin/${path}, or use the output of: command -v ${path}`);
   let real: string;
   let data: Buffer;
   try {
-    real = await realpath(path);
-    data = await readFile(real);
+    real = await view.real(path);
+    data = await readFile(view.host(real));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TailorError(`host binary ${path} cannot be read (${code ?? (err as Error).message})`, {
+    throw new TailorError(`${view.describe(path)} cannot be read (${code ?? (err as Error).message})`, {
       hint: code === 'ENOENT' ? 'install the package that provides it, or fix the path' : undefined,
     });
   }
@@ -291,32 +329,33 @@ export async function hostClosure(
 ): Promise<{ files: HostFile[] }> {
   if (binaries.length === 0) throw new UsageError('no host binary given', 'name one, e.g. app=/usr/bin/redis-server');
   const cachePath = opts.ldCachePath ?? '/etc/ld.so.cache';
-  const cache = await readLdCache(cachePath);
+  const view = opts.root ? treeView(opts.root) : hostView;
+  const cache = opts.root ? undefined : await readLdCache(cachePath);
   const extraDirs: string[] = [];
   const extraLibs: string[] = [];
   for (const lib of opts.extraLibs ?? []) {
     if (lib.includes('/') && !isAbsolute(lib)) {
       throw new UsageError(`extra_libs entry "${lib}" is neither an absolute path nor a soname`, 'write /usr/lib/x86_64-linux-gnu/libfoo.so.1, libfoo.so.1 or a directory such as /opt/foo/lib');
     }
-    const isDir = isAbsolute(lib) && (await stat(lib).then((st) => st.isDirectory(), () => false));
+    const isDir = isAbsolute(lib) && (await stat(view.host(lib)).then((st) => st.isDirectory(), () => false));
     (isDir ? extraDirs : extraLibs).push(isDir ? posix.normalize(lib) : lib);
   }
   let resolver: Resolver | undefined;
   const programs: Loaded[] = [];
 
   for (const bin of binaries) {
-    const { elf, real } = await readProgram(bin);
+    const { elf, real } = await readProgram(bin, view);
     const arch = archOf(elf);
-    resolver ??= new Resolver(cache, cachePath, arch, extraDirs);
+    resolver ??= new Resolver(cache, cachePath, arch, view, extraDirs);
     if (resolver.arch !== arch) throw new UsageError(`${bin} is for a different architecture than ${binaries[0]}`, 'package binaries of one architecture per image');
     // The executable's $ORIGIN is its real directory (the kernel's /proc/self/exe), so it lives at its real path.
     // Each program is its own process, so it gets its own link map (ns).
     const program: Loaded = { path: real, elf, program: bin, ns: new Map() };
     programs.push(program);
-    resolver.add(real, real, `application binary ${bin}`);
-    if (real !== bin) resolver.add(bin, bin, `symlink to ${real}`, real);
+    resolver.add(real, view.host(real), `application binary ${bin}`);
+    if (real !== bin) resolver.add(bin, view.host(bin), `symlink to ${real}`, real);
     if (elf.interpreter) {
-      const found = await readProgram(elf.interpreter).catch((err: unknown) => {
+      const found = await readProgram(elf.interpreter, view).catch((err: unknown) => {
         throw new TailorError(`interpreter ${elf.interpreter} of ${bin} cannot be read: ${(err as Error).message}`, {
           hint: 'install the C library package (libc6) for this architecture',
         });
@@ -325,7 +364,7 @@ export async function hostClosure(
       const obj: Loaded = { path: elf.interpreter, elf: found.elf, program: bin, ns: program.ns };
       program.ns.set(elf.interpreter, obj);
       if (found.elf.dynamic?.soname) program.ns.set(found.elf.dynamic.soname, obj);
-      resolver.add(elf.interpreter, found.real, `program interpreter of ${bin}`);
+      resolver.add(elf.interpreter, view.host(found.real), `program interpreter of ${bin}`);
     }
     await resolver.need(elf.dynamic?.needed ?? [], program, `library needed by ${bin}`);
   }
