@@ -1,8 +1,8 @@
 /**
  * arch= another architecture than the host's: the host programs and
  * libraries modules name (self-linked manifest lines, app=, extra_libs=
- * paths) come from that architecture's Debian packages instead of this
- * host's files. The packages are those that ship the named files here
+ * paths, plain copies of host ELF files) come from that architecture's
+ * Debian packages instead of this host's files. The packages are those that ship the named files here
  * (dpkg -S) plus the module's packages: map; they are fetched with their
  * dependency closure into a cached tree (modules/package-tree.ts), and each
  * named file is found in that tree under its own path (or its multiarch and
@@ -13,6 +13,7 @@ import { isAbsolute } from 'node:path';
 import type { TargetArch } from '../config/arch.ts';
 import { TailorError } from '../errors.ts';
 import { hostPackagesOf, locateInTree, packageTree, type PackageTree } from '../modules/package-tree.ts';
+import { hostPathIn, realpathIn } from '../util/rooted-path.ts';
 
 /** One module's (or app='s) host files. */
 export interface ForeignRequest {
@@ -28,6 +29,8 @@ export interface ForeignPrograms {
   readonly tree: PackageTree;
   /** The tree path of a host path `who` named; throws naming the file, who asked and the packages searched. */
   locate(hostPath: string, who: string): Promise<string>;
+  /** The host file (inside the tree, symlinks followed) standing for a host path `who` named. */
+  fileOf(hostPath: string, who: string): Promise<string>;
 }
 
 /** Fetches (or finds in the cache) the target's packages for every request. */
@@ -48,16 +51,18 @@ export async function foreignPrograms(requests: readonly ForeignRequest[], arch:
     for (const p of r.paths) owners.get(p)?.forEach((o) => packages.add(o));
   }
   const tree = await packageTree([...packages], arch);
+  const locate = async (hostPath: string, who: string): Promise<string> => {
+    const found = await locateInTree(tree.root, hostPath, arch);
+    if (found) return found;
+    const from = owners.get(hostPath)?.length ? owners.get(hostPath)! : tree.requested;
+    throw new TailorError(`arch=${arch.name}: ${who}: ${hostPath} is not in the ${arch.debianArch} package${from.length > 1 ? 's' : ''} ${from.join(', ')} (unpacked in ${tree.root})`, {
+      hint: `the ${arch.debianArch} package ships it under another path, or another package ships it: name that package in the module's packages:, or build the program from source with a build: command`,
+    });
+  };
   return {
     tree,
-    async locate(hostPath, who) {
-      const found = await locateInTree(tree.root, hostPath, arch);
-      if (found) return found;
-      const from = owners.get(hostPath)?.length ? owners.get(hostPath)! : tree.requested;
-      throw new TailorError(`arch=${arch.name}: ${who}: ${hostPath} is not in the ${arch.debianArch} package${from.length > 1 ? 's' : ''} ${from.join(', ')} (unpacked in ${tree.root})`, {
-        hint: `the ${arch.debianArch} package ships it under another path, or another package ships it: name that package in the module's packages:, or build the program from source with a build: command`,
-      });
-    },
+    locate,
+    fileOf: async (hostPath, who) => hostPathIn(tree.root, await realpathIn(tree.root, await locate(hostPath, who))),
   };
 }
 

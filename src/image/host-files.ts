@@ -29,7 +29,8 @@
  */
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, posix } from 'node:path';
-import { hostRunsNatively, type TargetArch } from '../config/arch.ts';
+import { hostArch, hostRunsNatively, type TargetArch } from '../config/arch.ts';
+import { elfMachineOf } from './arch-check.ts';
 import { foreignPrograms } from './foreign-programs.ts';
 import { sha256File } from '../util/sha256.ts';
 import { isElfFile, readElfFile } from '../elf/index.ts';
@@ -83,6 +84,28 @@ export async function hostReferences(modules: readonly ModuleDefinition[], modul
   return refs;
 }
 
+/**
+ * Plain copies (`/x: /host/path`, files: maps) of this host's ELF files, with their host paths: not the
+ * host references (refKeys), and not files of the module's own folder or build output, which are its own.
+ */
+async function hostElfCopies(
+  manifest: readonly ManifestEntry[],
+  modules: readonly ModuleDefinition[],
+  moduleBuildRoot: string,
+  refKeys: ReadonlySet<string>,
+): Promise<Map<ManifestEntry, string>> {
+  const own = new Map(modules.map((m) => [m.name, [m.dir, posix.join(moduleBuildRoot, m.name)]]));
+  const machine = hostArch()?.elfMachine;
+  const out = new Map<ManifestEntry, string>();
+  for (const e of manifest) {
+    if (e.source.kind !== 'file' || refKeys.has(`${e.module}\0${e.guestPath}`)) continue;
+    const path = e.source.path;
+    if ((own.get(e.module) ?? []).some((d) => path.startsWith(`${d}/`))) continue;
+    if (machine !== undefined && (await elfMachineOf(path)) === machine) out.set(e, path);
+  }
+  return out;
+}
+
 /** What one hostClosure call covers: a module's programs, and libraries loaded into the first one's link map. */
 interface ClosureGroup {
   readonly programs: string[];
@@ -113,16 +136,24 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
   const whoOf = (module: string) => (module === app?.name ? `app=${app.command}` : `module ${module}`);
   const extraLibsOf = (module: string) => (module === extraLibsOwner ? inputs.extraLibs : []);
 
-  // Another architecture: the same files from its Debian packages, unpacked in a tree the closures resolve in.
+  const refKeys = new Set(refs.map((r) => `${r.module}\0${r.path}`));
+
+  // Another architecture: the same files from its Debian packages, unpacked in a tree the closures resolve in;
+  // plain copies of host programs and libraries (postgres's plpgsql.so) are taken from there too.
+  const foreignArch = inputs.arch && !hostRunsNatively(inputs.arch) ? inputs.arch : undefined;
+  const copies = foreignArch ? await hostElfCopies(plan.manifest, inputs.modules, inputs.moduleBuildRoot, refKeys) : new Map<ManifestEntry, string>();
+  const requested = new Map<string, string[]>();
+  for (const [module, g] of groups) requested.set(module, [...g.programs, ...g.libraries, ...extraLibsOf(module).filter((l) => isAbsolute(l))]);
+  for (const [e, path] of copies) requested.set(e.module, [...(requested.get(e.module) ?? []), path]);
   const foreign =
-    inputs.arch && !hostRunsNatively(inputs.arch) && groups.size > 0
+    foreignArch && requested.size > 0
       ? await foreignPrograms(
-          [...groups].map(([module, g]) => ({
+          [...requested].map(([module, paths]) => ({
             who: whoOf(module),
-            paths: [...g.programs, ...g.libraries, ...extraLibsOf(module).filter((l) => isAbsolute(l))],
+            paths,
             declared: Object.keys(inputs.modules.find((m) => m.name === module)?.packages ?? {}),
           })),
-          inputs.arch,
+          foreignArch,
         )
       : undefined;
 
@@ -130,9 +161,11 @@ export async function addHostFiles(inputs: HostFilesInputs): Promise<ModulePlan>
   // the host references made, which their closures replace), then the closures.
   const claims = new Map<string, Claim[]>();
   const claim = (c: Claim) => claims.set(c.entry.guestPath, [...(claims.get(c.entry.guestPath) ?? []), c]);
-  const refKeys = new Set(refs.map((r) => `${r.module}\0${r.path}`));
   for (const e of plan.manifest) {
-    if (!refKeys.has(`${e.module}\0${e.guestPath}`)) claim({ entry: e, why: `${e.module}'s usr.manifest`, generated: false });
+    if (refKeys.has(`${e.module}\0${e.guestPath}`)) continue;
+    const copied = copies.get(e);
+    const entry = copied && foreign ? { ...e, source: { kind: 'file' as const, path: await foreign.fileOf(copied, whoOf(e.module)) } } : e;
+    claim({ entry, why: `${e.module}'s usr.manifest`, generated: false });
   }
   for (const [module, group] of groups) {
     // Libraries only: the first one stands in for the program, and is also loaded by path so

@@ -250,13 +250,15 @@ export async function packageTree(packages: readonly string[], arch: TargetArch)
 
 /**
  * Where a host path's file is in a tree of `arch`'s packages: the same path,
- * with the host's multiarch folder changed to the target's, each also under
+ * with the host's multiarch triplet changed to the target's (folders and
+ * file names), each also under
  * its merged-/usr twin (packages ship /bin/x or /usr/bin/x, and the tree is
  * not merged). Undefined when none exists there.
  */
 export async function locateInTree(root: string, hostPath: string, arch: TargetArch): Promise<string | undefined> {
   const host = hostArch();
-  const translated = host && host.multiarch !== arch.multiarch ? hostPath.split(`/${host.multiarch}`).join(`/${arch.multiarch}`) : hostPath;
+  // The triplet also names files: python's lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so.
+  const translated = host && host.multiarch !== arch.multiarch ? hostPath.split(host.multiarch).join(arch.multiarch) : hostPath;
   for (const candidate of [...new Set([...usrMergeTwins(translated), ...usrMergeTwins(hostPath)])]) {
     if (await realpathIn(root, candidate).then(() => true, () => false)) return posix.normalize(candidate);
   }

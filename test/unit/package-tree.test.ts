@@ -15,6 +15,8 @@ import { TailorError } from '../../src/errors.ts';
 import { hostPathIn, realpathIn } from '../../src/util/rooted-path.ts';
 import { hostClosure } from '../../src/modules/host-closure.ts';
 import { foreignPrograms } from '../../src/image/foreign-programs.ts';
+import { addHostFiles } from '../../src/image/host-files.ts';
+import type { ModuleDefinition } from '../../src/modules/module-file.ts';
 import {
   locateInTree,
   packageTree,
@@ -143,7 +145,7 @@ describe('the package tree, with a fake apt-get and dpkg', () => {
     work = mkdtempSync(join(tmpdir(), 'tailor-pkgtree-'));
     mkdirSync(join(work, 'debs'));
     mkdirSync(join(work, 'bin'));
-    makeDeb('hello', '1:1.0-1', { 'usr/bin/hello': 'hello program\n' });
+    makeDeb('hello', '1:1.0-1', { 'usr/bin/hello': 'hello program\n', 'bin/true': 'arm64 true\n' });
     makeDeb('libgreet1', '2.0-1', { 'usr/lib/aarch64-linux-gnu/libgreet.so.1': 'greet library\n' });
     writeFileSync(
       join(work, 'print-uris.txt'),
@@ -181,7 +183,7 @@ echo "dpkg $*" >> "${work}/apt.log"
 case "$1" in
   --print-foreign-architectures) echo arm64 ;;
   -S) shift; st=0
-      for p in "$@"; do case "$p" in /usr/bin/hello) echo "hello: $p" ;; *) echo "dpkg-query: no path found matching pattern $p" >&2; st=1 ;; esac; done
+      for p in "$@"; do case "$p" in /usr/bin/hello|/bin/true) echo "hello: $p" ;; *) echo "dpkg-query: no path found matching pattern $p" >&2; st=1 ;; esac; done
       exit $st ;;
 esac
 `,
@@ -274,6 +276,27 @@ esac
     // With the module's packages: map naming the package, the unowned file is looked for in it.
     const declared = await foreignPrograms([{ who: 'module mine', paths: ['/usr/local/bin/mine'], declared: ['hello'] }], arm64);
     assert.deepEqual(declared.tree.requested, ['hello']);
+  });
+
+  test('a plain copy of a host program (/x: /host/path) is replaced by the arm64 package file; the x86-64 build keeps the host file', async (t) => {
+    if (process.arch !== 'x64' || !existsSync('/usr/bin/true')) return t.skip('needs an x86-64 host with /usr/bin/true');
+    freshCache('copies');
+    const module: ModuleDefinition = {
+      name: 'copier', dir: join(work, 'no-module-dir'), description: '', requires: [], conditional: [], kernel: [], provides: [],
+      configs: {}, runOnInit: [], files: [], kernelPatches: [], packages: {},
+    };
+    const plan = {
+      order: [{ name: 'copier', dir: module.dir, description: '', requires: [], kernelNeeds: [] }],
+      manifest: [{ guestPath: '/usr/bin/t', source: { kind: 'file' as const, path: '/usr/bin/true' }, module: 'copier' }],
+      kernelNeeds: [],
+    };
+    const inputs = { plan, modules: [module], moduleBuildRoot: join(work, 'build-modules'), extraLibs: [] };
+    const arm = await addHostFiles({ ...inputs, arch: arm64 });
+    const copied = arm.manifest.find((e) => e.guestPath === '/usr/bin/t')!;
+    assert.equal(copied.source.kind, 'file');
+    assert.equal(readFileSync((copied.source as { path: string }).path, 'utf8'), 'arm64 true\n');
+    const x64 = await addHostFiles({ ...inputs, arch: targetArches.x64 });
+    assert.deepEqual(x64.manifest.find((e) => e.guestPath === '/usr/bin/t')!.source, { kind: 'file', path: '/usr/bin/true' });
   });
 });
 
