@@ -44,6 +44,13 @@ export async function foreignPrograms(requests: readonly ForeignRequest[], arch:
     r.declared.forEach((p) => packages.add(p));
     const unowned = r.paths.filter((p) => owners.get(p)?.length === 0);
     if (unowned.length > 0 && r.declared.length === 0) {
+      const absent = [];
+      for (const p of unowned) if (!(await exists(p))) absent.push(p);
+      if (absent.length > 0) {
+        throw new TailorError(`arch=${arch.name}: ${r.who}: ${absent.join(', ')} is not on this host, where Tailor learns which Debian package ships it (dpkg -S)`, {
+          hint: `install that package on this host (its ${arch.debianArch} build goes into the image), or name it in the module's packages: (e.g. PACKAGE: ${absent[0]})`,
+        });
+      }
       throw new TailorError(`arch=${arch.name}: ${r.who}: no Debian package on this host ships ${unowned.join(', ')} (dpkg -S), so Tailor cannot fetch its ${arch.debianArch} build`, {
         hint: `install the Debian package that ships it on this host, or name that package in the module's packages: (e.g. PACKAGE: ${unowned[0]}), or build the program from source with a build: command`,
       });
@@ -64,6 +71,10 @@ export async function foreignPrograms(requests: readonly ForeignRequest[], arch:
     locate,
     fileOf: async (hostPath, who) => hostPathIn(tree.root, await realpathIn(tree.root, await locate(hostPath, who))),
   };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
 }
 
 async function isDirectory(path: string): Promise<boolean> {

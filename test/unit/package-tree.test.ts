@@ -264,15 +264,20 @@ esac
     assert.deepEqual(fp.tree.requested, ['hello']);
     assert.equal(await fp.locate('/usr/bin/hello', 'module hello'), '/usr/bin/hello');
     await assert.rejects(fp.locate('/usr/bin/goodbye', 'module hello'), /arch=aarch64: module hello: \/usr\/bin\/goodbye is not in the arm64 package hello/);
-    await assert.rejects(
-      foreignPrograms([{ who: 'app=/usr/local/bin/mine', paths: ['/usr/local/bin/mine'], declared: [] }], arm64),
-      (err: unknown) => {
-        assert.ok(err instanceof TailorError);
-        assert.match(err.message, /app=\/usr\/local\/bin\/mine: no Debian package on this host ships \/usr\/local\/bin\/mine \(dpkg -S\)/);
-        assert.match(err.hint ?? '', /packages:/);
-        return true;
-      },
-    );
+    const mine = join(work, 'mine');
+    writeFileSync(mine, 'a file of no package');
+    await assert.rejects(foreignPrograms([{ who: `app=${mine}`, paths: [mine], declared: [] }], arm64), (err: unknown) => {
+      assert.ok(err instanceof TailorError);
+      assert.match(err.message, /: no Debian package on this host ships \S+\/mine \(dpkg -S\)/);
+      assert.match(err.hint ?? '', /packages:/);
+      return true;
+    });
+    await assert.rejects(foreignPrograms([{ who: 'app=/usr/local/bin/none', paths: ['/usr/local/bin/none'], declared: [] }], arm64), (err: unknown) => {
+      assert.ok(err instanceof TailorError);
+      assert.match(err.message, /app=\/usr\/local\/bin\/none: \/usr\/local\/bin\/none is not on this host, where Tailor learns which Debian package ships it/);
+      assert.match(err.hint ?? '', /install that package on this host/);
+      return true;
+    });
     // With the module's packages: map naming the package, the unowned file is looked for in it.
     const declared = await foreignPrograms([{ who: 'module mine', paths: ['/usr/local/bin/mine'], declared: ['hello'] }], arm64);
     assert.deepEqual(declared.tree.requested, ['hello']);
