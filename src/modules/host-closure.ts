@@ -14,7 +14,7 @@
  * directories (/usr/local/lib, ...) is placed in /usr/lib/<triplet>/.
  */
 import { createHash } from 'node:crypto';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, posix } from 'node:path';
 import { TailorError, UsageError } from '../errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
@@ -47,8 +47,9 @@ export interface HostClosureOptions {
   /**
    * A folder holding another system's files (an unpacked package tree for a
    * foreign architecture): every path, binaries included, is looked up inside
-   * it, its symlinks resolve inside it, and no loader cache is consulted (the
-   * guest has none; the default directories are searched).
+   * it, its symlinks resolve inside it, and instead of a loader cache the
+   * folders its /etc/ld.so.conf lists are searched, then the default ones
+   * (a library found outside those is placed in one: the guest has no cache).
    */
   readonly root?: string;
 }
@@ -99,6 +100,18 @@ function defaultDirs(arch: Arch): string[] {
 }
 
 const DF_1_NODEFLIB = 0x800n;
+const LD_SO_CONF = "a folder of the tree's /etc/ld.so.conf";
+
+/** The library folders a tree's /etc/ld.so.conf and ld.so.conf.d/*.conf list, in ldconfig's order (include lines taken as ld.so.conf.d). */
+async function treeLdConfDirs(root: string): Promise<string[]> {
+  const texts: string[] = [];
+  const confD = hostPathIn(root, '/etc/ld.so.conf.d');
+  const names = await readdir(confD).catch(() => [] as string[]);
+  for (const n of names.filter((f) => f.endsWith('.conf')).sort()) texts.push(await readFile(posix.join(confD, n), 'utf8').catch(() => ''));
+  texts.push(await readFile(hostPathIn(root, '/etc/ld.so.conf'), 'utf8').catch(() => ''));
+  const dirs = texts.flatMap((t) => t.split('\n').map((l) => l.replace(/#.*/, '').trim()).filter((l) => l.startsWith('/')));
+  return [...new Set(dirs.map((d) => posix.normalize(d)))];
+}
 
 /** A shared object the loader has mapped (in our simulation). */
 interface Loaded {
@@ -123,6 +136,8 @@ class Resolver {
     private readonly view: FileView,
     /** extra_libs= directories; libraries found there go to a default directory in the guest. */
     private readonly extraDirs: readonly string[] = [],
+    /** A tree's /etc/ld.so.conf folders: what its ld.so.cache would hold, searched where the cache is. */
+    private readonly confDirs: readonly string[] = [],
   ) {}
 
   add(guestPath: string, hostPath: string, reason: string, linkTarget?: string): void {
@@ -202,6 +217,8 @@ class Resolver {
           if (c) return { path: hit.path, ...c, how: 'ld.so.cache' };
         }
       }
+      const conf = await tryDirs([...this.confDirs], LD_SO_CONF);
+      if (conf) return conf;
       const dflt = await tryDirs(defaultDirs(this.arch), 'default library directory');
       if (dflt) return dflt;
     }
@@ -249,7 +266,7 @@ class Resolver {
     // (e.g. /usr/local/lib) goes into one, where the guest's loader will look for it.
     const dflt = defaultDirs(this.arch);
     const relocate =
-      (found.how === 'ld.so.cache' || found.how === 'extra_libs directory') && !name.includes('/') && !dflt.includes(dirname(found.path));
+      (found.how === 'ld.so.cache' || found.how === 'extra_libs directory' || found.how === LD_SO_CONF) && !name.includes('/') && !dflt.includes(dirname(found.path));
     const guestPath = relocate ? posix.join(`/usr/lib/${this.arch.triplet}`, name) : found.path;
     this.add(guestPath, this.view.host(found.real), `${why}, found via ${found.how}${relocate ? ` at ${found.path}` : ''}`);
     return obj;
@@ -346,7 +363,7 @@ export async function hostClosure(
   for (const bin of binaries) {
     const { elf, real } = await readProgram(bin, view);
     const arch = archOf(elf);
-    resolver ??= new Resolver(cache, cachePath, arch, view, extraDirs);
+    resolver ??= new Resolver(cache, cachePath, arch, view, extraDirs, opts.root ? await treeLdConfDirs(opts.root) : []);
     if (resolver.arch !== arch) throw new UsageError(`${bin} is for a different architecture than ${binaries[0]}`, 'package binaries of one architecture per image');
     // The executable's $ORIGIN is its real directory (the kernel's /proc/self/exe), so it lives at its real path.
     // Each program is its own process, so it gets its own link map (ns).

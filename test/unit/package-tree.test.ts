@@ -354,6 +354,25 @@ describe('the library closure inside a tree of arm64 files', () => {
     }
   });
 
+  test("a library in a folder the tree's ld.so.conf.d lists is found there and placed in a default folder (the guest has no ld.so.cache)", async (t) => {
+    if (unavailable) return t.skip(unavailable);
+    const lib = join(root, 'usr', 'lib', 'aarch64-linux-gnu', 'libgreet.so.1.0');
+    const optLib = join(root, 'opt', 'greet', 'lib');
+    mkdirSync(optLib, { recursive: true });
+    mkdirSync(join(root, 'etc', 'ld.so.conf.d'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'ld.so.conf.d', 'greet.conf'), '# the greet library\n/opt/greet/lib\n');
+    spawnSync('mv', [lib, join(optLib, 'libgreet.so.1')]);
+    try {
+      const { files } = await hostClosure(['/usr/bin/greet'], { root });
+      const greet = files.find((f) => f.guestPath === '/usr/lib/aarch64-linux-gnu/libgreet.so.1');
+      assert.equal(greet?.hostPath, join(optLib, 'libgreet.so.1'));
+      assert.match(greet?.reason ?? '', /found via a folder of the tree's \/etc\/ld\.so\.conf at \/opt\/greet\/lib\/libgreet\.so\.1/);
+    } finally {
+      spawnSync('mv', [join(optLib, 'libgreet.so.1'), lib]);
+      rmSync(join(root, 'etc'), { recursive: true, force: true });
+    }
+  });
+
   test('a library no unpacked package ships: the error names it and points at packages:', async (t) => {
     if (unavailable) return t.skip(unavailable);
     const moved = join(root, 'libgreet.so.1.0');
