@@ -39,8 +39,8 @@ export const hostRequirements: readonly HostRequirement[] = [
   { name: 'libelf-dev', check: { file: '/usr/include/libelf.h' }, aptPackage: 'libelf-dev', neededFor: 'custom kernels (objtool)' },
   { name: 'libssl-dev', check: { file: '/usr/include/openssl/ssl.h' }, aptPackage: 'libssl-dev', neededFor: 'custom kernels (signing tools)' },
   { name: 'linux-source-6.1', check: { file: '/usr/src/linux-source-6.1.tar.xz' }, aptPackage: 'linux-source-6.1', neededFor: 'kernel=custom (Debian\'s kernel source)' },
-  { name: 'dpkg-deb', check: { command: 'dpkg-deb' }, aptPackage: 'dpkg', neededFor: 'kernel=stock (unpacking the kernel package)' },
-  { name: 'apt-get', check: { command: 'apt-get' }, aptPackage: 'apt', neededFor: 'kernel=stock (apt-get download)' },
+  { name: 'dpkg-deb', check: { command: 'dpkg-deb' }, aptPackage: 'dpkg', neededFor: 'kernel=stock, and arch=aarch64 programs from Debian packages (dpkg-deb -x; dpkg -S finds their packages)' },
+  { name: 'apt-get', check: { command: 'apt-get' }, aptPackage: 'apt', neededFor: 'kernel=stock, and arch=aarch64 programs from Debian packages (apt-get download)' },
   // the network application modules, their e2e tests and bench:apps (host binaries packed into images, host-side clients)
   { name: 'redis-server', check: { file: '/usr/bin/redis-server' }, aptPackage: 'redis-server', neededFor: 'the redis module, its e2e test, bench:apps' },
   { name: 'redis-cli', check: { command: 'redis-cli' }, aptPackage: 'redis-tools', neededFor: 'redis e2e test and bench:apps (redis-cli, redis-benchmark)' },
