@@ -50,7 +50,7 @@ async function benchVariant(variant: string, args: string[], o: { n: number; acc
   let sizes: Pick<VariantResult, 'kernel' | 'imageBytes' | 'totalBytes'> = {};
   try {
     log(`${variant}: building (${args.join(' ')})`);
-    const config = resolveConfig([...args, 'image=native-example', `name=bench-${o.arch}-${variant}`, `arch=${o.arch}`], { cwd: o.outDir });
+    const config = resolveConfig([...args, 'image=native-example', `name=bench-${o.arch}-${variant.replace(/[^A-Za-z0-9_.+-]+/g, '-')}`, `arch=${o.arch}`], { cwd: o.outDir });
     const { dir, record } = await buildImage(config, (m) => log(`  ${m}`));
     const imageBytes = (record.initrd?.bytes ?? 0) + (record.rootDisk?.bytes ?? 0);
     const kernel = {
