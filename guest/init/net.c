@@ -112,15 +112,24 @@ static const char *driver_of(const char *ifname, char *buf, size_t len)
 	return slash ? slash + 1 : buf;
 }
 
-static int link_up(int s, const char *ifname)
+/* Sets and clears interface flags (SIOCSIFFLAGS only when they change); -1 with errno on failure. */
+static int link_flags(int s, const char *ifname, short set, short clear)
 {
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof ifr);
 	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
 	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
 		return -1;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	short flags = (short)((ifr.ifr_flags | set) & ~clear);
+	if (flags == ifr.ifr_flags)
+		return 0;
+	ifr.ifr_flags = flags;
 	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static int link_up(int s, const char *ifname)
+{
+	return link_flags(s, ifname, IFF_UP | IFF_RUNNING, 0);
 }
 
 static int configure(int s, const struct cl_ip *ip)
@@ -314,13 +323,7 @@ void network_down(void)
 		char *name = line + strspn(line, " ");
 		if (strcmp(name, "lo") == 0)
 			continue;
-		struct ifreq ifr;
-		memset(&ifr, 0, sizeof ifr);
-		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-		if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0 || !(ifr.ifr_flags & IFF_UP))
-			continue;
-		ifr.ifr_flags &= ~IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		if (link_flags(s, name, 0, IFF_UP) < 0)
 			info("could not take %s down before power-off: %s", name, strerror(errno));
 	}
 	if (s >= 0)
