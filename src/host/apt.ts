@@ -6,10 +6,11 @@
  * foreign architecture is added to dpkg's list once (`dpkg --add-architecture`,
  * downloads only: nothing of it is installed).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostRunsNatively, type TargetArch } from '../config/arch.ts';
 import { TailorError } from '../errors.ts';
+import { writeFileAtomic } from '../util/atomic.ts';
 import { exec } from '../util/exec.ts';
 
 const APT_LISTS = '/var/lib/apt/lists';
@@ -80,4 +81,41 @@ export async function aptDownload(specs: readonly string[], dir: string, aptOpti
 /** Unpack a .deb's files under `root` (dpkg-deb -x: no maintainer scripts, nothing registered with dpkg). */
 export async function extractDeb(deb: string, root: string): Promise<void> {
   await exec('dpkg-deb', ['-x', deb, root]);
+}
+
+/** What apt said: an answer, or why it has none (its error lines, for the caller's message). */
+export type AptReply<T> = { readonly answer: T } | { readonly error: string };
+
+/**
+ * An answer derived from apt's package lists, kept in `recordPath` until the
+ * lists change (`valid` vets a kept one). When apt cannot answer yet, the
+ * target's architecture is added to dpkg (a foreign one: then the lists lack
+ * it) or the lists are updated, once, and apt is asked again; that second
+ * reply is returned as it is. `what` names the packages in messages,
+ * `fallback` is the other way a hint offers.
+ */
+export async function fromAptLists<T>(o: {
+  readonly recordPath: string;
+  readonly arch: TargetArch;
+  readonly what: string;
+  readonly fallback: string;
+  readonly valid: (answer: T) => boolean;
+  readonly ask: () => Promise<AptReply<T>>;
+}): Promise<AptReply<T>> {
+  const stamp = await aptListsStamp();
+  try {
+    const rec = JSON.parse(await readFile(o.recordPath, 'utf8')) as { aptLists: number; answer?: T };
+    if (rec.aptLists === stamp && rec.answer !== undefined && o.valid(rec.answer)) return { answer: rec.answer };
+  } catch {
+    /* not asked yet, or an unreadable record: ask apt */
+  }
+  const added = await enableForeignArch(o.arch, o.what, o.fallback);
+  let reply = added ? undefined : await o.ask();
+  if (reply === undefined || 'error' in reply) {
+    log(`apt cannot answer for ${o.what} yet; running apt-get update once`);
+    await aptUpdate(o.what, o.fallback);
+    reply = await o.ask();
+  }
+  if ('answer' in reply) await writeFileAtomic(o.recordPath, `${JSON.stringify({ aptLists: await aptListsStamp(), answer: reply.answer }, null, 2)}\n`);
+  return reply;
 }

@@ -11,7 +11,7 @@ import { sha256File } from '../util/sha256.ts';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { targetArches, type TargetArch } from '../config/arch.ts';
-import { aptDownload, aptListsStamp, aptName, aptUpdate, enableForeignArch, extractDeb } from '../host/apt.ts';
+import { aptDownload, aptName, extractDeb, fromAptLists } from '../host/apt.ts';
 import { TailorError } from '../errors.ts';
 import { writeFileAtomic, tempSibling } from '../util/atomic.ts';
 import { exec } from '../util/exec.ts';
@@ -73,27 +73,23 @@ async function queryApt(arch: TargetArch): Promise<StockPackage | undefined> {
  */
 export async function resolveStockPackage(arch: TargetArch = targetArches.x64): Promise<StockPackage> {
   const META_PACKAGE = aptName(arch.kernel.stockMetaPackage, arch);
-  const recordPath = cacheDir('stock', arch.name === targetArches.x64.name ? 'resolved.json' : `resolved-${arch.debianArch}.json`);
-  const stamp = await aptListsStamp();
-  try {
-    const rec = JSON.parse(await readFile(recordPath, 'utf8')) as { aptLists: number; package: StockPackage };
-    if (rec.aptLists === stamp && rec.package?.name && rec.package?.version) return rec.package;
-  } catch {
-    /* no record yet, or an unreadable one: ask apt */
+  const reply = await fromAptLists<StockPackage>({
+    recordPath: cacheDir('stock', arch.name === targetArches.x64.name ? 'resolved.json' : `resolved-${arch.debianArch}.json`),
+    arch,
+    what: `Debian's ${arch.debianArch} kernel package (${META_PACKAGE})`,
+    fallback: 'use kernel=custom',
+    valid: (p) => Boolean(p.name && p.version),
+    ask: async () => {
+      const pkg = await queryApt(arch);
+      return pkg ? { answer: pkg } : { error: `apt knows no ${META_PACKAGE} package` };
+    },
+  });
+  if ('error' in reply) {
+    throw new TailorError(`apt has no ${META_PACKAGE} package with a linux-image-*-${arch.debianArch} dependency`, {
+      hint: `kernel=stock needs a Debian (${arch.debianArch}) apt source with the main component; or use kernel=custom`,
+    });
   }
-  let pkg = (await enableForeignArch(arch, `Debian's ${arch.debianArch} kernel`, 'use kernel=custom')) ? undefined : await queryApt(arch);
-  if (!pkg) {
-    log(`apt knows no ${META_PACKAGE} package yet; running apt-get update once`);
-    await aptUpdate("Debian's kernel package", 'use kernel=custom');
-    pkg = await queryApt(arch);
-    if (!pkg) {
-      throw new TailorError(`apt has no ${META_PACKAGE} package with a linux-image-*-${arch.debianArch} dependency`, {
-        hint: `kernel=stock needs a Debian (${arch.debianArch}) apt source with the main component; or use kernel=custom`,
-      });
-    }
-  }
-  await writeFileAtomic(recordPath, `${JSON.stringify({ aptLists: await aptListsStamp(), package: pkg }, null, 2)}\n`);
-  return pkg;
+  return reply.answer;
 }
 
 /** Download and unpack `pkg` into `dir` (a fresh temp folder). */

@@ -33,8 +33,8 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { hostArch, type TargetArch } from '../config/arch.ts';
 import { TailorError } from '../errors.ts';
-import { aptDownload, aptListsStamp, aptUpdate, enableForeignArch, extractDeb } from '../host/apt.ts';
-import { tempSibling, writeFileAtomic } from '../util/atomic.ts';
+import { aptDownload, extractDeb, fromAptLists, type AptReply } from '../host/apt.ts';
+import { tempSibling } from '../util/atomic.ts';
 import { exec } from '../util/exec.ts';
 import { cacheDir } from '../util/paths.ts';
 import { realpathIn } from '../util/rooted-path.ts';
@@ -139,11 +139,11 @@ async function withTargetApt<T>(arch: TargetArch, use: (options: string[]) => Pr
 }
 
 /** apt's closure of `packages` for `arch`, or apt's error lines. */
-async function printUris(packages: readonly string[], arch: TargetArch): Promise<DebFile[] | string> {
+async function printUris(packages: readonly string[], arch: TargetArch): Promise<AptReply<DebFile[]>> {
   return withTargetApt(arch, async (options) => {
     const r = await exec('apt-get', ['install', '--print-uris', '-qq', '--no-install-recommends', ...options, ...packages], { allowFailure: true });
-    if (r.code !== 0) return r.stderr.trim().split('\n').filter((l) => l.startsWith('E:') || l.startsWith(' ')).slice(0, 8).join('\n') || r.stderr.trim();
-    return parsePrintUris(r.stdout);
+    if (r.code !== 0) return { error: r.stderr.trim().split('\n').filter((l) => l.startsWith('E:') || l.startsWith(' ')).slice(0, 8).join('\n') || r.stderr.trim() };
+    return { answer: parsePrintUris(r.stdout) };
   });
 }
 
@@ -155,28 +155,24 @@ async function printUris(packages: readonly string[], arch: TargetArch): Promise
 export async function resolvePackageClosure(packages: readonly string[], arch: TargetArch): Promise<DebFile[]> {
   const requested = [...new Set(packages)].sort();
   const id = createHash('sha256').update(requested.join('\n')).digest('hex').slice(0, 16);
-  const recordPath = cacheDir('packages', arch.debianArch, 'resolved', `${id}.json`);
-  const stamp = await aptListsStamp();
-  try {
-    const rec = JSON.parse(await readFile(recordPath, 'utf8')) as { aptLists: number; requested: string[]; debs: DebFile[] };
-    if (rec.aptLists === stamp && rec.requested.join('\n') === requested.join('\n') && rec.debs.length > 0) return rec.debs;
-  } catch {
-    /* not resolved yet, or an unreadable record: ask apt */
-  }
-  const added = await enableForeignArch(arch, `the ${arch.debianArch} packages ${requested.join(', ')}`);
-  let answer = added ? undefined : await printUris(requested, arch);
-  if (answer === undefined || typeof answer === 'string') {
-    log(`apt cannot resolve the ${arch.debianArch} packages ${requested.join(', ')} yet; running apt-get update once`);
-    await aptUpdate(`the ${arch.debianArch} packages ${requested.join(', ')}`, '');
-    answer = await printUris(requested, arch);
-  }
-  if (typeof answer === 'string') {
-    throw new TailorError(`apt cannot resolve the ${arch.debianArch} packages ${requested.join(', ')} with their dependencies:\n${answer}`, {
+  const what = `the ${arch.debianArch} packages ${requested.join(', ')}`;
+  const reply = await fromAptLists<{ requested: string[]; debs: DebFile[] }>({
+    recordPath: cacheDir('packages', arch.debianArch, 'resolved', `${id}.json`),
+    arch,
+    what,
+    fallback: '',
+    valid: (a) => a.requested.join('\n') === requested.join('\n') && a.debs.length > 0,
+    ask: async () => {
+      const r = await printUris(requested, arch);
+      return 'error' in r ? r : { answer: { requested, debs: r.answer } };
+    },
+  });
+  if ('error' in reply) {
+    throw new TailorError(`apt cannot resolve ${what} with their dependencies:\n${reply.error}`, {
       hint: `check that Debian ships them for ${arch.debianArch} (apt-cache policy ${requested.map((p) => `${p}:${arch.debianArch}`).join(' ')}), or build the program from source with a build: command`,
     });
   }
-  await writeFileAtomic(recordPath, `${JSON.stringify({ aptLists: await aptListsStamp(), requested, debs: answer }, null, 2)}\n`);
-  return answer;
+  return reply.answer.debs;
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {
