@@ -6,20 +6,21 @@
 import { sha256File } from '../util/sha256.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { archOfMakeVars } from '../config/arch.ts';
 import { TailorError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import { buildTreeDir, kernelDir, listKernels, type KernelMeta } from '../kernel/custom/cache.ts';
 
 export interface LocatedKernel {
   readonly meta: KernelMeta;
-  /** Cache folder: bzImage, stripped vmlinux, config, fragment.txt. */
+  /** Cache folder: boot image, stripped vmlinux, config, fragment.txt. */
   readonly cacheDir: string;
   /** Build tree with the unstripped vmlinux, or undefined when it was pruned. */
   readonly treeDir?: string;
 }
 
 
-/** The cached custom kernel whose bzImage is byte-identical to the build's. */
+/** The cached custom kernel whose boot image (bzImage, or arm64's Image) is byte-identical to the build's. */
 export async function locateCustomKernel(record: BuildRecord): Promise<LocatedKernel> {
   if (record.kernel.flavour !== 'custom') {
     throw new TailorError(`build ${record.name} uses Debian's stock kernel, which has no symbol table to split by subsystem`, {
@@ -29,7 +30,8 @@ export async function locateCustomKernel(record: BuildRecord): Promise<LocatedKe
   for (const meta of await listKernels()) {
     if (meta.sizes.bzImage !== record.kernel.bzImage.bytes) continue;
     const dir = kernelDir(meta.key);
-    if ((await sha256File(join(dir, 'bzImage'))) !== record.kernel.bzImage.sha256) continue;
+    const bootImage = join(dir, archOfMakeVars(meta.makeVars).kernel.imageName);
+    if (!existsSync(bootImage) || (await sha256File(bootImage)) !== record.kernel.bzImage.sha256) continue;
     const tree = buildTreeDir(meta.fragmentHash);
     return { meta, cacheDir: dir, ...(existsSync(join(tree, 'vmlinux')) ? { treeDir: tree } : {}) };
   }

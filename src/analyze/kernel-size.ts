@@ -12,6 +12,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readElfFile, readSymbols, SHT_NOBITS, type ElfFile, type SectionHeader } from '../elf/index.ts';
+import type { TargetArch } from '../config/arch.ts';
+import { symbolArchives } from '../kernel/custom/cache.ts';
 import { exec } from '../util/exec.ts';
 
 export type SectionGroup = 'text' | 'rodata' | 'data' | 'bss' | 'init';
@@ -76,10 +78,10 @@ export function subsystemOf(object: string): string {
   return parts.slice(0, parts[0] === 'arch' ? 3 : 2).join('/');
 }
 
-/** symbol name → defining object files, from `nm -A --defined-only` over the kernel's archives. */
-export async function symbolObjects(treeDir: string): Promise<Map<string, string[]>> {
-  const archives = ['vmlinux.a', 'lib/lib.a', 'arch/x86/lib/lib.a'].filter((a) => existsSync(join(treeDir, a)));
-  const r = await exec('nm', ['-A', '--defined-only', ...archives], { cwd: treeDir });
+/** symbol name → defining object files, from `nm -A --defined-only` (the target's own nm) over the kernel's archives. */
+export async function symbolObjects(treeDir: string, arch: TargetArch): Promise<Map<string, string[]>> {
+  const archives = symbolArchives(arch).filter((a) => existsSync(join(treeDir, a)));
+  const r = await exec(`${arch.kernel.crossCompile}nm`, ['-A', '--defined-only', ...archives], { cwd: treeDir });
   return parseNmArchive(r.stdout);
 }
 
@@ -220,8 +222,8 @@ export function sumGroups(b: Readonly<Record<SectionGroup, number>>): number {
 }
 
 /** Size analysis of the unstripped vmlinux in a kernel build tree. */
-export async function analyzeKernelTree(treeDir: string): Promise<KernelSize> {
-  const [elf, objectsOf] = await Promise.all([readElfFile(join(treeDir, 'vmlinux')), symbolObjects(treeDir)]);
+export async function analyzeKernelTree(treeDir: string, arch: TargetArch): Promise<KernelSize> {
+  const [elf, objectsOf] = await Promise.all([readElfFile(join(treeDir, 'vmlinux')), symbolObjects(treeDir, arch)]);
   return analyzeKernelElf(elf, objectsOf);
 }
 

@@ -1,5 +1,6 @@
 /** `tailor size`: one build's bytes (kernel by section/subsystem/object, root fs by module/file), its text form and a diff of two. */
 import { join } from 'node:path';
+import { archOfMakeVars } from '../config/arch.ts';
 import type { BuildFolder } from '../run/build-folder.ts';
 import { unpackedSourceDir } from './kernel-source-dir.ts';
 import { locateCustomKernel } from './kernel-locate.ts';
@@ -23,7 +24,7 @@ export async function sizeReport(folder: BuildFolder): Promise<SizeReport> {
   if (record.kernel.flavour === 'custom') {
     const located = await locateCustomKernel(record);
     if (located.treeDir) {
-      const k = await analyzeKernelTree(located.treeDir);
+      const k = await analyzeKernelTree(located.treeDir, archOfMakeVars(located.meta.makeVars));
       const reasons = readFragmentReasons(located.cacheDir);
       const src = unpackedSourceDir(located.meta.sourceVersion, located.treeDir);
       const origins: Record<string, SubsystemOrigin> = {};

@@ -21,8 +21,13 @@ export interface TargetArch {
   readonly elfMachine: number;
   /** Node's process.arch on a host of this architecture (KVM needs host = target). */
   readonly nodeArch: string;
-  /** Tailor writes Firecracker configurations for it (-p firecracker). */
-  readonly firecracker: boolean;
+  /**
+   * `tailor export` writes UEFI disks for it (a UKI from Debian's systemd EFI stub for this
+   * architecture, booted by OVMF). arm64 would need the arm64 stub and AAVMF: not built yet.
+   */
+  readonly exportDisks: boolean;
+  /** How Firecracker boots it (-p firecracker); absent: Tailor writes no Firecracker configuration for it. */
+  readonly firecracker?: FirecrackerTarget;
   readonly qemu: {
     readonly binary: string;
     /** Debian package that provides the binary. */
@@ -78,6 +83,18 @@ export interface TargetArch {
   };
 }
 
+/** What differs in Firecracker's machine per architecture (its getting-started and kernel-setup docs). */
+export interface FirecrackerTarget {
+  /** The kernel file it loads: the uncompressed ELF vmlinux on x86-64, the boot Image (a PE image) on arm64. */
+  readonly kernel: 'vmlinux' | 'boot-image';
+  /** Its serial console, which replaces the QEMU machine's console= word. */
+  readonly console: string;
+  /** Kernel words that make the guest's reboot() end the VM. */
+  readonly powerOffWords: readonly string[];
+  /** Kconfig symbols its console needs built in, beyond the QEMU console's (checked in the kernel's config at build time). */
+  readonly consoleSymbols: readonly string[];
+}
+
 const EM_X86_64 = 62;
 const EM_AARCH64 = 183;
 
@@ -89,7 +106,9 @@ export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
     multiarch: 'x86_64-linux-gnu',
     elfMachine: EM_X86_64,
     nodeArch: 'x64',
-    firecracker: true,
+    exportDisks: true,
+    // Firecracker turns the keyboard controller's reset into a VM exit; its serial port is the same 8250 as QEMU's.
+    firecracker: { kernel: 'vmlinux', console: 'ttyS0', powerOffWords: ['reboot=k'], consoleSymbols: [] },
     qemu: {
       binary: 'qemu-system-x86_64',
       aptPackage: 'qemu-system-x86',
@@ -124,7 +143,10 @@ export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
     multiarch: 'aarch64-linux-gnu',
     elfMachine: EM_AARCH64,
     nodeArch: 'arm64',
-    firecracker: false,
+    exportDisks: false,
+    // Firecracker's arm64 machine describes a 16550 UART (ttyS0) in its device tree, not QEMU virt's PL011;
+    // PSCI SYSTEM_RESET ends the VM as on QEMU, so no reboot= word.
+    firecracker: { kernel: 'boot-image', console: 'ttyS0', powerOffWords: [], consoleSymbols: ['SERIAL_8250', 'SERIAL_8250_CONSOLE', 'SERIAL_OF_PLATFORM'] },
     qemu: {
       binary: 'qemu-system-aarch64',
       aptPackage: 'qemu-system-arm',

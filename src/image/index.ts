@@ -25,7 +25,7 @@ import { needsStubInitrd, splitForStub } from './stub-initrd.ts';
 import { removeStaleTemps, replaceDir, tempDirFor } from './stale-temps.ts';
 import type { ArtifactRecord, BuildRecord } from './types.ts';
 import { sha256File } from '../util/sha256.ts';
-import { targetArch } from '../config/arch.ts';
+import { targetArch, type TargetArch } from '../config/arch.ts';
 import { checkImageArch } from './arch-check.ts';
 
 export { sha256File };
@@ -146,7 +146,7 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
         hasVirtioMmio: kernel.hasVirtioMmio,
         hasPci: kernel.hasPci,
         hasAcpi: kernel.hasAcpi,
-        virtioMmioCmdline: await mmioCmdlineDevices(kernel),
+        ...(await kernelConfigFacts(kernel, arch)),
       },
       ...(rootKind === 'ramfs'
         ? { initrd: { ...rootRecord, compression } }
@@ -192,10 +192,18 @@ function chooseCompression(fs: string, requested: string, kernel: KernelArtifact
   return 'none';
 }
 
-/** Whether the kernel reads virtio_mmio.device= words (else microvm must use ACPI for its devices); from its .config. */
-async function mmioCmdlineDevices(kernel: KernelArtifact): Promise<boolean> {
+/**
+ * What the run stage needs from the kernel's .config: whether it reads virtio_mmio.device= words
+ * (else microvm must use ACPI for its devices), and whether it drives Firecracker's console.
+ */
+async function kernelConfigFacts(kernel: KernelArtifact, arch: TargetArch): Promise<Pick<BuildRecord['kernel'], 'virtioMmioCmdline' | 'firecrackerConsole'>> {
   const { parseKernelConfig } = await import('../kernel/stock.ts');
-  return parseKernelConfig(await readFile(kernel.config, 'utf8')).get('VIRTIO_MMIO_CMDLINE_DEVICES') === 'y';
+  const config = parseKernelConfig(await readFile(kernel.config, 'utf8'));
+  const consoleSymbols = arch.firecracker?.consoleSymbols ?? [];
+  return {
+    virtioMmioCmdline: config.get('VIRTIO_MMIO_CMDLINE_DEVICES') === 'y',
+    ...(consoleSymbols.length ? { firecrackerConsole: consoleSymbols.every((s) => config.get(s) === 'y') } : {}),
+  };
 }
 
 /** Hard-link a cached kernel file into the build when on the same file system (no copy), else copy. */

@@ -37,6 +37,12 @@ export interface BuildRecord {
      * false (Debian's kernel): microvm must describe its devices in ACPI. Absent: true.
      */
     readonly virtioMmioCmdline?: boolean;
+    /**
+     * The kernel has Firecracker's serial console built in (the architecture's
+     * firecracker.consoleSymbols, src/config/arch.ts). Absent: true (x86-64's
+     * 8250 is in every kernel Tailor boots).
+     */
+    readonly firecrackerConsole?: boolean;
   };
   /** fs=ramfs: the initramfs. */
   readonly initrd?: ArtifactRecord & { readonly compression: string };

@@ -45,6 +45,7 @@ const fields: readonly [path: string, kind: Kind, optional?: 'optional'][] = [
   ['kernel.hasPci', 'boolean'],
   ['kernel.hasAcpi', 'boolean'],
   ['kernel.virtioMmioCmdline', 'boolean', 'optional'],
+  ['kernel.firecrackerConsole', 'boolean', 'optional'],
   ['initrd', 'object', 'optional'],
   ['initrd.file', 'string'],
   ['initrd.bytes', 'number'],

@@ -8,6 +8,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { hostArch, hostRunsNatively, targetArch } from '../config/arch.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import { hasCommand } from '../util/exec.ts';
 import type { BuildFolder } from './build-folder.ts';
@@ -55,6 +56,13 @@ export async function prepareFirecracker(
   const config = firecrackerConfig(build.dir, build.record, plan);
   const notices = firecrackerNotices(build.record, plan);
   if (plan.dryRun) return { config, notices, cleanup: async () => undefined };
+  const arch = targetArch(build.record.arch);
+  if (!hostRunsNatively(arch)) {
+    throw new UsageError(
+      `build ${build.record.name} is for ${arch.title}: Firecracker runs guests of its own host's architecture under KVM, and this host is ${hostArch()?.title ?? process.arch}`,
+      `run it with -p qemu here (TCG), or copy the configuration that --dry-run prints to an ${arch.title} host with Firecracker`,
+    );
+  }
   const binary = await findFirecracker(plan.firecrackerBin);
   if (plan.network) checkTapHost(plan.network);
   const problem = kvmProblem();

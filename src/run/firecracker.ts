@@ -7,6 +7,7 @@
  * alternative; nothing a user asked for is dropped.
  */
 import { join } from 'node:path';
+import { targetArch, type FirecrackerTarget } from '../config/arch.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import { appCmdlineWord } from './app-cmdline.ts';
@@ -86,20 +87,55 @@ export function firecrackerNotices(record: BuildRecord, plan: FirecrackerPlan): 
 }
 
 /**
- * Boot arguments: the build's words with power-off by keyboard-controller
- * reset (`reboot=k`, which Firecracker turns into a VM exit) instead of the
- * triple fault QEMU uses, then ` -- ` and the application encoded as QEMU's
- * path encodes it (a long line is one word: Linux panics past 32 init
- * arguments). No `pci=off`: Firecracker adds that itself.
+ * Boot arguments: the build's words with the QEMU machine's console and
+ * power-off words replaced by Firecracker's (x86-64: keyboard-controller
+ * reset, `reboot=k`, which Firecracker turns into a VM exit, instead of the
+ * triple fault QEMU uses; arm64: console=ttyS0 for its 16550 UART, PSCI as
+ * on QEMU), then ` -- ` and the application encoded as QEMU's path encodes
+ * it (a long line is one word: Linux panics past 32 init arguments). No
+ * `pci=off`: Firecracker adds that itself.
  */
 export function firecrackerBootArgs(record: BuildRecord, plan: FirecrackerPlan): string {
+  const target = firecrackerTarget(record);
   const words = record.kernelCmdline
     .split(/\s+/)
-    .filter((w) => w !== '' && !w.startsWith('reboot=') && w !== 'pci=off');
-  words.push('reboot=k');
+    .filter((w) => w !== '' && !w.startsWith('reboot=') && w !== 'pci=off')
+    .map((w) => (w.startsWith('console=') ? `console=${target.console}` : w));
+  words.push(...target.powerOffWords);
   for (const w of plan.kernelWords ?? []) if (w !== 'pci=off' && !words.includes(w)) words.push(w);
   const app = plan.execute ?? record.appCmdline;
   return app.trim() === '' ? words.join(' ') : `${words.join(' ')} -- ${appCmdlineWord(app)}`;
+}
+
+/** The build architecture's Firecracker description; refused for an architecture Tailor writes no configuration for. */
+export function firecrackerTarget(record: BuildRecord): FirecrackerTarget {
+  const arch = targetArch(record.arch);
+  if (!arch.firecracker) {
+    throw new UsageError(`build ${record.name} is for ${arch.title}: Tailor writes no Firecracker configuration for it`, 'run it with -p qemu');
+  }
+  return arch.firecracker;
+}
+
+/**
+ * The kernel file Firecracker loads: the uncompressed vmlinux on x86-64 (an
+ * ELF; the bzImage is refused), the boot Image on arm64 (a PE image;
+ * Firecracker refuses an ELF there), which must also drive its console.
+ */
+function kernelImage(buildDir: string, record: BuildRecord, target: FirecrackerTarget): string {
+  if (target.kernel === 'vmlinux') {
+    if (!record.kernel.vmlinux) {
+      throw new TailorError(`build ${record.name} has no uncompressed vmlinux, which Firecracker needs`, {
+        hint: 'use -p qemu_microvm, or rebuild with a kernel that keeps its vmlinux',
+      });
+    }
+    return join(buildDir, record.kernel.vmlinux.file);
+  }
+  if (record.kernel.firecrackerConsole === false) {
+    throw new TailorError(`build ${record.name}: its kernel lacks Firecracker's serial console (${target.consoleSymbols.join(', ')} built in)`, {
+      hint: 'rebuild with kernel=custom (its arm64 fragment has them), or run with -p qemu',
+    });
+  }
+  return join(buildDir, record.kernel.bzImage.file);
 }
 
 /**
@@ -118,11 +154,8 @@ function drives(buildDir: string, record: BuildRecord, storage: StorageRequest |
 }
 
 export function firecrackerConfig(buildDir: string, record: BuildRecord, plan: FirecrackerPlan): FirecrackerConfig {
-  if (!record.kernel.vmlinux) {
-    throw new TailorError(`build ${record.name} has no uncompressed vmlinux, which Firecracker needs`, {
-      hint: 'use -p qemu_microvm, or rebuild with a kernel that keeps its vmlinux',
-    });
-  }
+  const target = firecrackerTarget(record);
+  const kernel = kernelImage(buildDir, record, target);
   refuseUnsupported(plan);
   const disks = drives(buildDir, record, plan.storage);
   const tap = plan.network?.mode === 'tap' ? plan.network : undefined;
@@ -134,7 +167,7 @@ export function firecrackerConfig(buildDir: string, record: BuildRecord, plan: F
   }
   return {
     'boot-source': {
-      kernel_image_path: join(buildDir, record.kernel.vmlinux.file),
+      kernel_image_path: kernel,
       boot_args: firecrackerBootArgs(record, plan),
       ...(record.initrd ? { initrd_path: join(buildDir, record.initrd.file) } : {}),
     },

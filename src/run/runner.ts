@@ -3,7 +3,7 @@
  * read the init's markers and time the boot.
  */
 import { spawn } from 'node:child_process';
-import { TailorError, UsageError } from '../errors.ts';
+import { TailorError } from '../errors.ts';
 import { hostRunsNatively } from '../config/arch.ts';
 import { loadBuildFolder, type BuildFolder } from './build-folder.ts';
 import { ConsoleScanner, type AppStartMarker } from './console-markers.ts';
@@ -265,9 +265,6 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
   const out = opts.console ?? process.stdout;
   const build = loadBuildFolder(opts.buildDir);
   const arch = recordArch(build.record);
-  if (opts.hypervisor === 'firecracker' && !arch.firecracker) {
-    throw new UsageError(`build ${build.record.name} is for ${arch.title}: Tailor writes Firecracker configurations for x86-64 builds only`, 'run it with -p qemu');
-  }
   if (opts.hypervisor === 'firecracker') {
     const fc = await prepareFirecracker(build, opts);
     for (const n of fc.notices) log.write(`${n}\n`);
@@ -277,7 +274,7 @@ export async function runImage(opts: RunOptions, extras: RunImageExtras = {}): P
       return { exitCode: 0, accel: 'kvm', hostTotalMs: 0, memoryMiB: opts.memoryMiB, console: '', timedOut: false };
     }
     const boot = fc.config['boot-source'];
-    const cmd = { ...fc.command, kernelFile: boot.kernel_image_path, kernelForm: 'pvh-vmlinux' as const, cmdline: boot.boot_args ?? '' };
+    const cmd = { ...fc.command, kernelFile: boot.kernel_image_path, kernelForm: arch.firecracker?.kernel === 'vmlinux' ? ('pvh-vmlinux' as const) : ('bzImage' as const), cmdline: boot.boot_args ?? '' };
     if (opts.verbose) log.write(`tailor: ${shellQuote([cmd.binary, ...cmd.args])}\n`);
     return bootAndReport(build, cmd, 'kvm', opts, extras, fc.cleanup);
   }

@@ -14,6 +14,7 @@ import { parseCpioNewc, manifestModules } from '../../src/analyze/rootfs-size.ts
 import { gateInMakefile } from '../../src/analyze/subsystem-config.ts';
 import { squarify } from '../../src/analyze/html.ts';
 import { diffSizeReports, type SizeReport } from '../../src/analyze/size-report.ts';
+import { targetArches } from '../../src/config/arch.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'analyze-size-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -47,7 +48,7 @@ void _start(void) { xen_entry(1); }
 describe('kernel size by section and subsystem', () => {
   test('subsystems add up exactly to the section totals, and each object gets at least its own symbols', async () => {
     const dir = buildTinyKernel();
-    const k = await analyzeKernelTree(dir);
+    const k = await analyzeKernelTree(dir, targetArches.x64);
     assert.equal(sumGroups(k.groupTotals), k.total);
     const bySub = k.subsystems.reduce((n, s) => n + s.total, 0);
     assert.equal(bySub, k.total, 'every allocated byte is attributed');
@@ -68,7 +69,7 @@ describe('kernel size by section and subsystem', () => {
     run('strip', ['--strip-all', '-o', join(cache, 'vmlinux'), join(dir, 'vmlinux')]);
     writeFileSync(join(cache, 'symbols.txt'), run('nm', ['--size-sort', '-S', '--radix=d', join(dir, 'vmlinux')]));
     writeFileSync(join(cache, 'objects.txt'), run('nm', ['-A', '--defined-only', 'vmlinux.a'], dir));
-    const full = await analyzeKernelTree(dir);
+    const full = await analyzeKernelTree(dir, targetArches.x64);
     const fromCache = (await analyzeKernelCache(cache))!;
     assert.equal(fromCache.total, full.total);
     assert.deepEqual(fromCache.groupTotals, full.groupTotals);

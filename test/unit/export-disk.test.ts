@@ -118,3 +118,13 @@ test('a kernel without the EFI stub is refused with the exact rebuild command', 
   await assert.rejects(checkEfiKernel({ dir, record }), (e: unknown) =>
     e instanceof UsageError && /its kernel has no EFI stub/.test(e.message) && (e.hint ?? '').endsWith('tailor build --profile=serverless image=native-example modules=cli,efi'));
 });
+
+test('an arm64 build: every disk format and kubevirt are refused naming the architecture and how to boot it instead', async () => {
+  const { exportBuild } = await import('../../src/export/export.ts');
+  const dir = mkdtempSync(join(work, 'arm-'));
+  const arm = { ...record, arch: 'aarch64' as const, kernel: { ...record.kernel, bzImage: art('Image') } };
+  for (const format of ['raw', 'qcow2', 'kubevirt']) {
+    await assert.rejects(exportBuild({ dir, record: arm }, { format }), (e: unknown) =>
+      e instanceof UsageError && /is for arm64 \(aarch64\): tailor export writes x86-64 UEFI disks only/.test(e.message) && /tailor run/.test(e.hint ?? ''), format);
+  }
+});

@@ -174,3 +174,40 @@ test('without --dry-run: a missing binary says where to get it; no KVM is named;
   assert.equal(o.appStart?.boottimeNs, 5_000_000);
   assert.equal(existsSync(configFile), false, 'the temporary config is removed');
 });
+
+// arm64: Firecracker loads the boot Image (PE), its console is a device-tree 16550 (ttyS0), and PSCI ends the VM.
+const arm64: BuildRecord = {
+  ...base, name: 'hello-arm64', arch: 'aarch64',
+  kernel: { flavour: 'custom', release: 'r', packageVersion: 'v', bzImage: art('Image'), hasVirtioMmio: true, hasPci: false, hasAcpi: false, firecrackerConsole: true },
+  kernelCmdline: 'console=ttyAMA0 quiet rdinit=/init',
+};
+
+test('arm64: the config boots the Image with console=ttyS0 and no reboot= word, and passes the schema', () => {
+  const c = firecrackerConfig('/b', arm64, plan({ network: { mode: 'tap', tapDevice: 'tap0', vhost: false, queues: 1 } }));
+  assert.deepEqual(schemaProblems(c), []);
+  assert.equal(c['boot-source'].kernel_image_path, '/b/Image');
+  assert.equal(c['boot-source'].boot_args, 'console=ttyS0 quiet rdinit=/init -- /hello');
+  assert.equal(c['boot-source'].initrd_path, '/b/initrd.img');
+  assert.equal(c['network-interfaces']?.[0]?.host_dev_name, 'tap0');
+});
+
+test('arm64: a kernel without the 16550 console is refused naming its symbols; x86-64 still needs the vmlinux', () => {
+  const noConsole = { ...arm64, kernel: { ...arm64.kernel, firecrackerConsole: false } };
+  assert.throws(() => firecrackerConfig('/b', noConsole, plan()), (e: unknown) => e instanceof TailorError && /SERIAL_OF_PLATFORM/.test(e.message) && /-p qemu/.test(e.hint ?? ''));
+  const { vmlinux: _, ...noVmlinux } = base.kernel;
+  assert.throws(() => firecrackerConfig('/b', { ...base, kernel: noVmlinux }, plan()), (e: unknown) => e instanceof TailorError && /no uncompressed vmlinux/.test(e.message));
+});
+
+test('arm64 on an x86-64 host: --dry-run prints the config, a real run is refused naming the host and --dry-run', async (t) => {
+  if (process.arch !== 'x64') return t.skip(`the host is ${process.arch}, not x86-64: an arm64 build runs natively here`);
+  const dir = mkdtempSync(join(work, 'build-arm64-'));
+  for (const f of ['Image', 'initrd.img']) writeFileSync(join(dir, f), 'x');
+  writeFileSync(join(dir, 'build.json'), JSON.stringify(arm64));
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin/tailor.js'), 'run', dir, '-p', 'firecracker', '--dry-run'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const c = JSON.parse(r.stdout) as { 'boot-source': { kernel_image_path: string; boot_args: string } };
+  assert.equal(c['boot-source'].kernel_image_path, join(dir, 'Image'));
+  assert.match(c['boot-source'].boot_args, /^console=ttyS0 /);
+  await assert.rejects(prepareFirecracker({ dir, record: arm64 }, { ...plan(), dryRun: false }, () => undefined),
+    (e: unknown) => e instanceof UsageError && /arm64 \(aarch64\): Firecracker runs guests of its own host's architecture/.test(e.message) && /--dry-run/.test(e.hint ?? ''));
+});

@@ -102,6 +102,11 @@ export const archFragments: Readonly<Record<ArchName, ArchFragment>> = {
       { after: 'TTY', lines: [
         line('SERIAL_AMBA_PL011', 'y', 'serial console: the PL011 UART of QEMU virt (ttyAMA0)'),
         line('SERIAL_AMBA_PL011_CONSOLE', 'y', 'console=ttyAMA0'),
+        line('SERIAL_8250', 'y', "Firecracker's arm64 console: a 16550 UART in its device tree (ttyS0)"),
+        line('SERIAL_8250_CONSOLE', 'y', 'console=ttyS0 under Firecracker'),
+        line('SERIAL_OF_PLATFORM', 'y', 'finds that UART in the device tree'),
+        line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
+        line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
       ] },
       { after: 'POSIX_TIMERS', lines: [
         line('ARM_PSCI_FW', 'y', "PSCI: the init's reboot() ends the VM (QEMU -no-reboot exits on PSCI SYSTEM_RESET)"),

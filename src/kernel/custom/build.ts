@@ -15,7 +15,7 @@ import { exec, hasCommand } from '../../util/exec.ts';
 import { cacheDir } from '../../util/paths.ts';
 import { hasPvhNote } from '../../elf/index.ts';
 import {
-  adoptFinishedTrees, expectedObjects, fragmentHash, kernelDir, kernelKey, kernelsDir, lockFile, lookupFragment, readMeta, rememberFragment, removeLeftovers, type KernelMeta,
+  adoptFinishedTrees, expectedObjects, fragmentHash, kernelDir, kernelKey, kernelsDir, lockFile, lookupFragment, readMeta, rememberFragment, removeLeftovers, symbolArchives, type KernelMeta,
 } from './cache.ts';
 import { configureKernel, makeArgs } from './configure.ts';
 import { composeFragment, fragmentText, type Fragment } from './fragment.ts';
@@ -237,7 +237,7 @@ export async function buildCustomKernel(config: BuildConfig, needs: readonly str
       await writeFile(join(tmp, 'fragment.txt'), fragmentText(fragment));
       // For `tailor size`: every fragment line with its reasons, and which object file defines each symbol.
       await writeFile(join(tmp, 'fragment.json'), JSON.stringify(fragment.lines, null, 2) + '\n');
-      const archives = ['vmlinux.a', 'lib/lib.a', `arch/${arch.kernel.srcArch}/lib/lib.a`].filter((a) => existsSync(join(buildDir, a)));
+      const archives = symbolArchives(arch).filter((a) => existsSync(join(buildDir, a)));
       const objects = await exec(`${cross}nm`, ['-A', '--defined-only', ...archives], { cwd: buildDir, allowFailure: true });
       await writeFile(join(tmp, 'objects.txt'), objects.stdout);
       const wantsPvh = parseDotConfig(finalConfig).get('PVH') === 'y';

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TargetArch } from '../../config/arch.ts';
 import { cacheDir } from '../../util/paths.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { exec } from '../../util/exec.ts';
@@ -26,6 +27,11 @@ const fragmentMapFile = (fragmentHash: string): string => cacheDir('kernels', 'b
 
 /** Bump when the way a fragment becomes a kernel changes (base config, build steps). */
 export const recipeVersion = 'tinyconfig-merge-olddefconfig-v1';
+
+/** The archives of a build tree whose objects define vmlinux's symbols (`nm -A` tells which object defines each). */
+export function symbolArchives(arch: TargetArch): string[] {
+  return ['vmlinux.a', 'lib/lib.a', `arch/${arch.kernel.srcArch}/lib/lib.a`];
+}
 
 export interface KernelMeta {
   readonly key: string;
