@@ -4,7 +4,7 @@
  * GNU cpio, the treemap layout, Makefile gates.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +20,9 @@ const work = mkdtempSync(join(tmpdir(), 'analyze-size-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 const run = (cmd: string, args: string[], cwd = work) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Build a two-subsystem ELF like vmlinux: objects in a thin archive, linked whole. */
-function buildTinyKernel(): string {
-  const dir = join(work, 'tree');
+/** Build a two-subsystem ELF like vmlinux: objects in a thin archive, linked whole (`cross`: an arm64 tree with its tools). */
+function buildTinyKernel(cross = '', name = 'tree'): string {
+  const dir = join(work, name);
   mkdirSync(join(dir, 'fs/ext4'), { recursive: true });
   mkdirSync(join(dir, 'drivers/xen'), { recursive: true });
   // Same-named statics in two files: the FILE symbols must tell them apart.
@@ -39,9 +39,9 @@ int xen_table[100] = {2};
 int xen_entry(int x) { return helper(x) + xen_table[x]; }
 void _start(void) { xen_entry(1); }
 `);
-  for (const f of ['fs/ext4/inode', 'drivers/xen/events']) run('gcc', ['-O2', '-fno-pic', '-fno-asynchronous-unwind-tables', '-c', `${f}.c`, '-o', `${f}.o`], dir);
-  run('ar', ['rcsT', 'vmlinux.a', 'fs/ext4/inode.o', 'drivers/xen/events.o'], dir);
-  run('ld', ['-static', '-o', 'vmlinux', '--whole-archive', 'vmlinux.a'], dir);
+  for (const f of ['fs/ext4/inode', 'drivers/xen/events']) run(`${cross}gcc`, ['-O2', '-fno-pic', '-fno-asynchronous-unwind-tables', '-c', `${f}.c`, '-o', `${f}.o`], dir);
+  run(`${cross}ar`, ['rcsT', 'vmlinux.a', 'fs/ext4/inode.o', 'drivers/xen/events.o'], dir);
+  run(`${cross}ld`, ['-static', '-o', 'vmlinux', '--whole-archive', 'vmlinux.a'], dir);
   return dir;
 }
 
@@ -60,6 +60,25 @@ describe('kernel size by section and subsystem', () => {
     assert.ok(ext4.bytes.bss >= 4000, `ext4 bss ${ext4.bytes.bss}`);
     assert.ok(xen.bytes.data >= 400 && xen.bytes.data < 4096 * 4, `xen data ${xen.bytes.data}`);
     assert.ok(xen.bytes.text > ext4.bytes.text, 'the static helper with the loop lands in drivers/xen, not fs/ext4');
+  });
+
+  test('an arm64 tree: its archives (arch/arm64/lib/lib.a too) are read with the cross nm, and the same subsystems come out', async (t) => {
+    const cross = targetArches.aarch64.kernel.crossCompile;
+    if (spawnSync('sh', ['-c', `command -v ${cross}gcc`]).status !== 0) return t.skip(`${cross}gcc is not installed (tailor doctor --fix installs it)`);
+    const dir = buildTinyKernel(cross, 'tree-arm64');
+    // arm64's own library archive (arch/arm64/lib/lib.a: memcpy and friends in a real tree), linked in too.
+    mkdirSync(join(dir, 'arch/arm64/lib'), { recursive: true });
+    writeFileSync(join(dir, 'arch/arm64/lib/copy.c'), 'int arm64_copy_table[2048] = {3};\nint arm64_copy(int x) { return arm64_copy_table[x]; }\n');
+    run(`${cross}gcc`, ['-O2', '-fno-pic', '-c', 'arch/arm64/lib/copy.c', '-o', 'arch/arm64/lib/copy.o'], dir);
+    run(`${cross}ar`, ['rcsT', 'arch/arm64/lib/lib.a', 'arch/arm64/lib/copy.o'], dir);
+    run(`${cross}ld`, ['-static', '-o', 'vmlinux', '--whole-archive', 'vmlinux.a', 'arch/arm64/lib/lib.a'], dir);
+    const k = await analyzeKernelTree(dir, targetArches.aarch64);
+    assert.equal(k.subsystems.reduce((n, s) => n + s.total, 0), k.total);
+    const lib = k.subsystems.find((s) => s.subsystem === 'arch/arm64/lib');
+    assert.ok(lib && lib.bytes.data >= 2048 * 4, `arm64's lib.a is attributed: ${k.subsystems.map((s) => s.subsystem).join(', ')}`);
+    const ext4 = k.subsystems.find((s) => s.subsystem === 'fs/ext4');
+    assert.ok(ext4 && ext4.bytes.data >= 4096 * 4, `subsystems: ${k.subsystems.map((s) => s.subsystem).join(', ')}`);
+    assert.ok(k.subsystems.some((s) => s.subsystem === 'drivers/xen'));
   });
 
   test('from the kernel cache alone (symbols.txt + objects.txt, stripped vmlinux): the same sections and subsystems', async () => {
