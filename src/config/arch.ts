@@ -46,6 +46,8 @@ export interface TargetArch {
     readonly mmioWithoutPci: boolean;
     /** Extra kernel words under TCG (cheaper emulated timers). */
     readonly tcgKernelWords: readonly string[];
+    /** Under TCG the guest's time stamp counter is the host's, so the guest is told its rate (tsc_early_khz=, src/run/host-tsc.ts). */
+    readonly tcgTscIsHosts: boolean;
   };
   readonly kernel: {
     /** make ARCH= and the arch/ folder of the source. */
@@ -119,6 +121,7 @@ export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
       mmioWithoutPci: false,
       // The local APIC timer is emulated slowly under TCG (src/run/qemu.ts has the measurements).
       tcgKernelWords: ['noapictimer'],
+      tcgTscIsHosts: true,
     },
     kernel: {
       srcArch: 'x86',
@@ -156,6 +159,8 @@ export const targetArches: Readonly<Record<ArchName, TargetArch>> = {
       cpuKvm: 'host',
       mmioWithoutPci: true,
       tcgKernelWords: [],
+      // arm64 reads the generic timer, whose rate the device tree gives.
+      tcgTscIsHosts: false,
     },
     kernel: {
       srcArch: 'arm64',

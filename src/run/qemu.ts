@@ -2,7 +2,8 @@
  * The QEMU command line for a build folder: a pure function of the build
  * record and the run options, so `--dry-run` prints exactly what `run` spawns.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { hostTscRate } from './host-tsc.ts';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
@@ -78,8 +79,10 @@ export interface QemuCommand {
  */
 export function kernelCommandLine(record: BuildRecord, plan: QemuPlan): string {
   let words = record.kernelCmdline.split(/\s+/).filter((w) => w !== '');
-  // With ACPI under TCG, PIT calibration of the TSC can stall the boot: give the rate (FIELD-NOTES.md).
-  if (microvmNeedsAcpi(record, plan) && plan.accel === 'tcg') words.push(`tsc_early_khz=${hostTscKhz()}`);
+  // Under TCG the guest's TSC is the host's: give its rate, so the kernel never calibrates it against the
+  // emulated PIT (which fails under load, and stalls the boot with ACPI on microvm: FIELD-NOTES.md; src/run/host-tsc.ts).
+  const tsc = plan.accel === 'tcg' && recordArch(record).qemu.tcgTscIsHosts ? hostTscRate() : undefined;
+  if (tsc && !words.some((w) => w.startsWith('tsc_early_khz='))) words.push(`tsc_early_khz=${tsc.khz}`);
   if (plan.hypervisor === 'qemu_microvm' && !words.includes('pci=off')) words.push('pci=off');
   // Under TCG the local APIC timer's setup and check are emulated slowly: measured here, the minimal custom
   // kernel reached the app in 230 ms instead of 493 ms, Debian's in 1150 instead of 1330. Under KVM the
@@ -103,21 +106,6 @@ export function kernelCommandLine(record: BuildRecord, plan: QemuPlan): string {
  */
 export function microvmNeedsAcpi(record: BuildRecord, plan: QemuPlan): boolean {
   return plan.hypervisor === 'qemu_microvm' && record.kernel.virtioMmioCmdline === false && hasVirtioDevices(record, plan);
-}
-
-let tscKhz: number | undefined;
-/** The host's TSC rate in kHz (/proc/cpuinfo "cpu MHz"; TCG guests read the host TSC); 2.6 GHz if unknown. */
-function hostTscKhz(): number {
-  if (tscKhz === undefined) {
-    let mhz = NaN;
-    try {
-      mhz = Number(/^cpu MHz\s*:\s*([\d.]+)/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]);
-    } catch {
-      /* not Linux: use the default */
-    }
-    tscKhz = Number.isFinite(mhz) && mhz > 0 ? Math.round(mhz * 1000) : 2600000;
-  }
-  return tscKhz;
 }
 
 /** Checks the combination before anything is spawned; every failure names the fix. */

@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { buildQemuCommand, kernelCommandLine, shellQuote, type QemuPlan } from '../../src/run/qemu.ts';
 import { UsageError } from '../../src/errors.ts';
 import type { BuildRecord } from '../../src/image/types.ts';
+import { hostTscRate } from '../../src/run/host-tsc.ts';
+import { cacheDir } from '../../src/util/paths.ts';
+import { readFileSync } from 'node:fs';
 
 const art = (file: string) => ({ file, bytes: 1, sha256: 'x' });
 
@@ -82,24 +85,36 @@ test('a root disk is virtio-blk-device on microvm and virtio-blk-pci on q35, rea
 });
 
 test('command line: build words + machine words + " -- " + (execute ?? appCmdline)', () => {
-  assert.equal(kernelCommandLine(record(), microTcg), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off noapictimer -- /hello');
+  // Under TCG an x86-64 guest is told the host's TSC rate (src/run/host-tsc.ts), after the build's words.
+  const rate = hostTscRate();
+  const tsc = rate ? ` tsc_early_khz=${rate.khz}` : '';
+  assert.equal(kernelCommandLine(record(), microTcg), `console=ttyS0 quiet reboot=t rdinit=/init${tsc} pci=off noapictimer -- /hello`);
   assert.equal(
     kernelCommandLine(record(), { ...microTcg, execute: '/hello; false' }),
-    'console=ttyS0 quiet reboot=t rdinit=/init pci=off noapictimer -- /hello; false',
+    `console=ttyS0 quiet reboot=t rdinit=/init${tsc} pci=off noapictimer -- /hello; false`,
   );
   // No PCI on microvm: pci=off is added once; on q35 with a disk on PCI it is removed.
-  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), microTcg), 'a pci=off noapictimer -- /hello');
+  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), microTcg), `a pci=off${tsc} noapictimer -- /hello`);
   const disk = record({ kernelCmdline: 'a pci=off b', initrd: undefined, rootDisk: { ...art('r'), fs: 'ext4', readOnly: false } });
-  assert.equal(kernelCommandLine(disk, { ...microTcg, hypervisor: 'qemu' }), 'a b noapictimer -- /hello');
+  assert.equal(kernelCommandLine(disk, { ...microTcg, hypervisor: 'qemu' }), `a b${tsc} noapictimer -- /hello`);
   // Without a disk q35 keeps the build's words as they are.
-  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), { ...microTcg, hypervisor: 'qemu' }), 'a pci=off noapictimer -- /hello');
+  assert.equal(kernelCommandLine(record({ kernelCmdline: 'a pci=off' }), { ...microTcg, hypervisor: 'qemu' }), `a pci=off${tsc} noapictimer -- /hello`);
   // Nothing to run: no " -- ", the init reads /etc/tailor/cmdline.
-  assert.equal(kernelCommandLine(record({ appCmdline: '' }), microTcg), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off noapictimer');
-  // TCG only: the APIC timer stays on under KVM.
+  assert.equal(kernelCommandLine(record({ appCmdline: '' }), microTcg), `console=ttyS0 quiet reboot=t rdinit=/init${tsc} pci=off noapictimer`);
+  // TCG only: the APIC timer stays on under KVM, and KVM's guest gets the TSC rate from kvm-clock.
   assert.equal(kernelCommandLine(record(), { ...microTcg, accel: 'kvm' }), 'console=ttyS0 quiet reboot=t rdinit=/init pci=off -- /hello');
   const c = buildQemuCommand('/b', record(), { ...microTcg, execute: 'x' });
   assert.equal(c.args.at(-2), '-append');
   assert.equal(c.args.at(-1), c.cmdline);
+});
+
+test('the host TSC rate: measured by the C helper on an x86-64 host, plausible, kept for this host boot', (t) => {
+  if (process.arch !== 'x64') return t.skip(`the host is ${process.arch}: an x86-64 guest's TCG time stamp counter is not its own there`);
+  const rate = hostTscRate();
+  assert.ok(rate, 'a rate on an x86-64 host');
+  assert.ok(rate.khz > 100_000 && rate.khz < 10_000_000, `${rate.khz} kHz`);
+  if (rate.how === 'measured') assert.match(readFileSync(cacheDir('host-tsc.json'), 'utf8'), new RegExp(`"khz":${rate.khz}`));
+  assert.equal(hostTscRate(), rate, 'asked once per process');
 });
 
 test('impossible combinations are UsageErrors that name the fix', () => {
