@@ -91,11 +91,14 @@ async function kernelMaps(folder: BuildFolder): Promise<{ map?: SymbolMap; level
   const { dir, record } = folder;
   let systemMap: string | undefined;
   let config = '';
+  // The initcall tables are read from a vmlinux: the build's, else (arm64 boots its Image) the kernel cache's stripped copy.
+  let vmlinux = record.kernel.vmlinux ? join(dir, record.kernel.vmlinux.file) : undefined;
   if (record.kernel.flavour === 'custom') {
     const k = await locateCustomKernel(record).catch(() => undefined);
     if (k) {
       systemMap = join(k.cacheDir, 'System.map');
       config = readFileSync(join(k.cacheDir, 'config'), 'utf8');
+      if (!vmlinux && existsSync(join(k.cacheDir, 'vmlinux'))) vmlinux = join(k.cacheDir, 'vmlinux');
     }
   } else {
     const p = `/boot/System.map-${record.kernel.release}`;
@@ -105,7 +108,6 @@ async function kernelMaps(folder: BuildFolder): Promise<{ map?: SymbolMap; level
   }
   if (!systemMap || !existsSync(systemMap)) return { levels: new Map() };
   const map = parseSystemMap(readFileSync(systemMap, 'utf8'));
-  const vmlinux = record.kernel.vmlinux ? join(dir, record.kernel.vmlinux.file) : undefined;
   const levels = vmlinux ? initcallLevelsFromVmlinux(readFileSync(vmlinux), map, /HAVE_ARCH_PREL32_RELOCATIONS=y/.test(config) || config === '') : new Map();
   return { map, levels };
 }

@@ -12,8 +12,10 @@ export interface SizeReport {
   readonly build: string;
   readonly kernelFlavour: 'stock' | 'custom';
   readonly kernelRelease: string;
-  /** Image bytes on disk: the files the runner boots. */
+  /** Image bytes on disk: the files the runner boots (`bzImage` is the boot image: arm64's is named Image). */
   readonly onDisk: { readonly bzImage: number; readonly vmlinux?: number; readonly rootfs: number };
+  /** The boot image's file name in the build folder (bzImage, Image); absent in reports saved before it existed. */
+  readonly bootImage?: string;
   readonly kernel: KernelSize & { readonly origins: Readonly<Record<string, SubsystemOrigin>>; readonly method: string };
   readonly rootfs: RootfsSize;
 }
@@ -60,6 +62,7 @@ export async function sizeReport(folder: BuildFolder): Promise<SizeReport> {
     build: record.name,
     kernelFlavour: record.kernel.flavour,
     kernelRelease: record.kernel.release,
+    bootImage: record.kernel.bzImage.file,
     onDisk: { bzImage: record.kernel.bzImage.bytes, ...(record.kernel.vmlinux ? { vmlinux: record.kernel.vmlinux.bytes } : {}), rootfs: rootfs.onDisk },
     kernel,
     rootfs,
@@ -81,7 +84,7 @@ export function formatSizeReport(r: SizeReport, top = 25): string {
   const k = r.kernel;
   const out: string[] = [];
   out.push(`build ${r.build}: ${r.kernelFlavour} kernel ${r.kernelRelease}`);
-  out.push(`on disk: bzImage ${fmtBytes(r.onDisk.bzImage)}${r.onDisk.vmlinux !== undefined ? `, vmlinux ${fmtBytes(r.onDisk.vmlinux)} (allocated: sparse)` : ''}, root fs ${fmtBytes(r.onDisk.rootfs)}`);
+  out.push(`on disk: ${r.bootImage ?? 'bzImage'} ${fmtBytes(r.onDisk.bzImage)}${r.onDisk.vmlinux !== undefined ? `, vmlinux ${fmtBytes(r.onDisk.vmlinux)} (allocated: sparse)` : ''}, root fs ${fmtBytes(r.onDisk.rootfs)}`);
   out.push('');
   out.push(`kernel in memory by section (${k.method}):`);
   out.push(table(['group', 'bytes', 'size', 'sections'], sectionGroups.map((g) => [g, String(k.groupTotals[g]), fmtBytes(k.groupTotals[g]), k.sections.filter((s) => s.group === g).map((s) => s.name).join(' ')]), 3));

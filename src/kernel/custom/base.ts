@@ -107,6 +107,13 @@ export const archFragments: Readonly<Record<ArchName, ArchFragment>> = {
         line('SERIAL_OF_PLATFORM', 'y', 'finds that UART in the device tree'),
         line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
         line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
+        // Kconfig turns these on with SERIAL_8250 (PCI cards, SoC variants): 118 KB of drivers/tty that a plain 16550 never uses.
+        line('SERIAL_8250_PCI', 'n', 'no PCI serial cards: the console UART is in the device tree', true),
+        line('SERIAL_8250_EXAR', 'n', 'no Exar PCI UARTs', true),
+        line('SERIAL_8250_PERICOM', 'n', 'no Pericom PCI UARTs', true),
+        line('SERIAL_8250_FSL', 'n', 'no Freescale SoC UART quirks', true),
+        line('SERIAL_8250_DEPRECATED_OPTIONS', 'n', 'no legacy 8250 module options', true),
+        line('SERIAL_8250_16550A_VARIANTS', 'n', 'no probing for 16550A variants: Firecracker emulates a plain 16550A', true),
       ] },
       { after: 'POSIX_TIMERS', lines: [
         line('ARM_PSCI_FW', 'y', "PSCI: the init's reboot() ends the VM (QEMU -no-reboot exits on PSCI SYSTEM_RESET)"),
