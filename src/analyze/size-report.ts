@@ -55,7 +55,7 @@ export async function sizeReport(folder: BuildFolder): Promise<SizeReport> {
     const k = record.kernel.vmlinux ? await kernelSections(join(dir, record.kernel.vmlinux.file)) : undefined;
     kernel = k
       ? { ...k, origins: {}, method: "sections of Debian's vmlinux (no symbol table: no subsystems)" }
-      : { sections: [], groupTotals: { text: 0, rodata: 0, data: 0, bss: 0, init: 0 }, objects: [], subsystems: [], total: 0, origins: {}, method: 'no vmlinux in the build' };
+      : { sections: [], groupTotals: { text: 0, rodata: 0, data: 0, bss: 0, init: 0 }, objects: [], subsystems: [], total: 0, origins: {}, method: `no vmlinux in the build: Debian's ${record.kernel.bzImage.file} is a boot image without ELF sections (kernel=custom gives sections and subsystems)` };
   }
   const rootfs = await analyzeRootfs(dir, record);
   return {
