@@ -34,7 +34,7 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('arch=aarch64 kernel=stock image=native-example builds and boots on qemu-system-aarch64 -M virt: the hello line', { timeout: 1_200_000 }, async (t) => {
+test('arch=aarch64 kernel=stock image=native-example builds and boots on qemu-system-aarch64 -M virt: the hello line; size, firecracker --dry-run and bootchart work on it', { timeout: 1_200_000 }, async (t) => {
   if (unavailable) return t.skip(unavailable);
   const b = await run(['build', 'arch=aarch64', 'kernel=stock', 'image=native-example']);
   assert.equal(b.code, 0, `tailor build failed:\n${b.stderr}`);
@@ -52,6 +52,20 @@ test('arch=aarch64 kernel=stock image=native-example builds and boots on qemu-sy
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Hello from Tailor's native-example/);
   assert.match(r.stderr, /tailor: app started after \d+ ms guest time .*accel=tcg/);
+  // The analysis and Firecracker commands on the same arm64 build.
+  const size = await run(['size']);
+  assert.equal(size.code, 0, size.stderr);
+  assert.match(size.stdout, /^on disk: Image [\d.]+ MiB, root fs /m);
+  assert.match(size.stdout, /Debian's Image is a boot image without ELF sections/);
+  const fc = await run(['run', '-p', 'firecracker', '--dry-run']);
+  assert.equal(fc.code, 0, fc.stderr);
+  const boot = (JSON.parse(fc.stdout) as { 'boot-source': { kernel_image_path: string; boot_args: string } })['boot-source'];
+  assert.match(boot.kernel_image_path, /\/Image$/);
+  assert.match(boot.boot_args, /^console=ttyS0 .* -- \/hello$/);
+  assert.doesNotMatch(boot.boot_args, /reboot=/);
+  const chart = await run(['bootchart', '--timeout', '600']);
+  assert.equal(chart.code, 0, chart.stderr);
+  assert.match(chart.stdout, /guest time to app start [\d.]+ ms \(app-start marker\)/);
 });
 
 test('arch=aarch64 refuses a host (x86-64) program copied into the image, naming it; -p qemu_microvm is refused with the fix', { timeout: 300_000 }, async (t) => {
