@@ -125,6 +125,7 @@ async function prepareLearnFolder(build: BuildFolder, log: (s: string) => void):
       bzImage,
       ...(vmlinux ? { vmlinux } : {}),
       hasVirtioMmio: kernel.hasVirtioMmio,
+      hasVirtioBlk: kernel.hasVirtioBlk,
       hasPci: kernel.hasPci,
       hasAcpi: kernel.hasAcpi,
     },

@@ -144,6 +144,7 @@ export async function buildImage(config: BuildConfig, progress: Progress = () =>
         bzImage,
         ...(vmlinux ? { vmlinux } : {}),
         hasVirtioMmio: kernel.hasVirtioMmio,
+        hasVirtioBlk: kernel.hasVirtioBlk,
         hasPci: kernel.hasPci,
         hasAcpi: kernel.hasAcpi,
         ...(await kernelConfigFacts(kernel, arch)),

@@ -29,6 +29,8 @@ export interface BuildRecord {
     /** Uncompressed PVH-capable vmlinux, when the kernel has it. */
     readonly vmlinux?: ArtifactRecord;
     readonly hasVirtioMmio: boolean;
+    /** A virtio-blk driver (built in, or a module the image loads). Absent in records written before it: unknown. */
+    readonly hasVirtioBlk?: boolean;
     readonly hasPci: boolean;
     readonly hasAcpi: boolean;
     /**

@@ -245,6 +245,7 @@ export async function prepareStockKernel(needs: readonly string[], transport: { 
     modules,
     initrdCompressions: initrdCompressionsOf(config),
     hasVirtioMmio: provides('VIRTIO_MMIO', 'virtio_mmio'),
+    hasVirtioBlk: provides('VIRTIO_BLK', 'virtio_blk'),
     hasPci: config.get('PCI') === 'y' && provides('VIRTIO_PCI', 'virtio_pci'),
     hasAcpi: config.get('ACPI') === 'y',
   };

@@ -28,6 +28,8 @@ export interface KernelArtifact {
   readonly initrdCompressions: readonly ('none' | 'gzip' | 'lz4' | 'zstd' | 'xz')[];
   /** Transports built in or provided by the modules above. */
   readonly hasVirtioMmio: boolean;
+  /** A virtio-blk driver: built in, or a module the image loads. */
+  readonly hasVirtioBlk: boolean;
   readonly hasPci: boolean;
   readonly hasAcpi: boolean;
 }

@@ -42,6 +42,7 @@ const fields: readonly [path: string, kind: Kind, optional?: 'optional'][] = [
   ['kernel.vmlinux.bytes', 'number'],
   ['kernel.vmlinux.sha256', 'string'],
   ['kernel.hasVirtioMmio', 'boolean'],
+  ['kernel.hasVirtioBlk', 'boolean', 'optional'],
   ['kernel.hasPci', 'boolean'],
   ['kernel.hasAcpi', 'boolean'],
   ['kernel.virtioMmioCmdline', 'boolean', 'optional'],

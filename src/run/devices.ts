@@ -7,6 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../errors.ts';
+import type { BuildRecord } from '../image/types.ts';
 
 export interface HostShare {
   readonly hostDir: string;
@@ -131,3 +132,20 @@ export function shareMountOptions(shares: readonly HostShare[] | undefined, tran
     .map((s) => `--mount-fs=${transport},${s.tag},${s.guestPath} `)
     .join('');
 }
+
+/**
+ * A disk given at run time to a kernel without a virtio-blk driver would be
+ * attached and never seen by the guest: refused, naming the rebuild. (The
+ * driver comes from the drivers profile, or from an image need for block;
+ * --profile=minimal and Debian's kernel without that need have none.)
+ */
+export function refuseDisksWithoutDriver(record: BuildRecord, req: StorageRequest | undefined): void {
+  const extra = req?.extraDisks ?? [];
+  if (record.kernel.hasVirtioBlk !== false || (extra.length === 0 && !(req?.diskImage && !record.rootDisk))) return;
+  const what = extra.length > 0 ? '--second-disk-image' : '--disk-image';
+  throw new UsageError(
+    `${what}: build ${record.name}'s kernel has no virtio-blk driver, so the guest would see no disk (its image needs no block device${record.profile ? `, and --profile=${record.profile} leaves the driver out` : ''})`,
+    `rebuild with conf_drivers_virtio_blk=1${record.kernel.flavour === 'stock' ? ' (with kernel=stock: loads the virtio_blk module)' : ''}, or add a module whose kernel: needs include block`,
+  );
+}
+

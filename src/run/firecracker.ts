@@ -11,7 +11,7 @@ import { targetArch, type FirecrackerTarget } from '../config/arch.ts';
 import { TailorError, UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import { appCmdlineWord } from './app-cmdline.ts';
-import { existingFile, type StorageRequest } from './devices.ts';
+import { existingFile, refuseDisksWithoutDriver, type StorageRequest } from './devices.ts';
 import { guestMac, type NetworkRequest } from './network.ts';
 import { firecrackerMaxVcpus, type FirecrackerConfig, type FirecrackerDrive } from './firecracker-schema.ts';
 
@@ -157,6 +157,7 @@ export function firecrackerConfig(buildDir: string, record: BuildRecord, plan: F
   const target = firecrackerTarget(record);
   const kernel = kernelImage(buildDir, record, target);
   refuseUnsupported(plan);
+  refuseDisksWithoutDriver(record, plan.storage);
   const disks = drives(buildDir, record, plan.storage);
   const tap = plan.network?.mode === 'tap' ? plan.network : undefined;
   if ((disks.length || tap) && !record.kernel.hasVirtioMmio) {

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.ts';
 import type { BuildRecord } from '../image/types.ts';
 import type { Accel, Hypervisor } from './types.ts';
 import { appCmdlineWord } from './app-cmdline.ts';
-import { shareMountOptions, sharedMemoryArgs, storageArgs, type StorageRequest, type VirtioTransport } from './devices.ts';
+import { refuseDisksWithoutDriver, shareMountOptions, sharedMemoryArgs, storageArgs, type StorageRequest, type VirtioTransport } from './devices.ts';
 import { hostRunsNatively, targetArch, targetArches, type TargetArch } from '../config/arch.ts';
 import { networkArgs, type NetworkRequest } from './network.ts';
 
@@ -136,6 +136,7 @@ export function validatePlan(record: BuildRecord, plan: QemuPlan): void {
       'rebuild with fs=virtiofs (it adds the 9p and virtiofs modules or kernel options)',
     );
   }
+  refuseDisksWithoutDriver(record, plan.storage);
   if (hasVirtioDevices(record, plan) && plan.hypervisor === 'qemu_microvm' && !record.kernel.hasVirtioMmio) {
     throw new UsageError(
       `build ${record.name}: its kernel has no virtio-mmio, so its root disk cannot be attached on qemu_microvm`,

@@ -57,8 +57,16 @@ test('the filesystem: rofs brings EROFS behind MISC_FILESYSTEMS; ramfs compressi
   assert.equal(value(fragmentFor(), 'RD_GZIP'), 'y');
 });
 
-test('a disk root without any disk driver is refused, naming the drivers profile', () => {
-  assert.throws(() => fragmentFor('fs=ext4', 'conf_drivers_profile=base'), (e: unknown) => e instanceof UsageError && /fs=ext4 needs a disk.*conf_drivers_profile=base/.test(e.message));
+test('a disk root without any disk driver is refused, naming the drivers profile; the minimal profile\'s disk-less default yields to it', () => {
+  assert.throws(() => fragmentFor('fs=ext4', 'conf_drivers_profile=base'), (e: unknown) => e instanceof UsageError && /fs=ext4 .*needs kernel feature block, and the kernel would have no disk driver: conf_drivers_profile=base has none/.test(e.message));
+  // --profile=minimal turns virtio-blk off (ramfs images need no disk); a disk root brings it back, with the reason.
+  assert.equal(value(fragmentFor('--profile=minimal', 'image=native-example'), 'VIRTIO_BLK'), undefined);
+  for (const fs of ['rofs', 'ext4', 'btrfs']) {
+    const f = fragmentFor('--profile=minimal', `fs=${fs}`, 'image=native-example');
+    assert.equal(value(f, 'VIRTIO_BLK'), 'y', fs);
+    assert.match(reasons(f, 'VIRTIO_BLK'), /overrides conf_drivers_virtio_blk=0 \(built-in profile minimal/);
+  }
+  assert.throws(() => fragmentFor('--profile=minimal', 'fs=ext4', 'conf_drivers_virtio_blk=0'), (e: unknown) => e instanceof UsageError && /conf_drivers_virtio_blk=0 \(command line/.test(e.message));
 });
 
 test('module needs are named in the reasons', () => {

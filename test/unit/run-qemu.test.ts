@@ -7,7 +7,9 @@ import { UsageError } from '../../src/errors.ts';
 import type { BuildRecord } from '../../src/image/types.ts';
 import { hostTscRate } from '../../src/run/host-tsc.ts';
 import { cacheDir } from '../../src/util/paths.ts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const art = (file: string) => ({ file, bytes: 1, sha256: 'x' });
 
@@ -138,4 +140,19 @@ test('shellQuote gives a line sh reads back into the same words', async () => {
   const words = ['qemu', '-append', "console=ttyS0 -- /hello 'x' \"y\"; false & $HOME", 'plain,a=b'];
   const r = await exec('sh', ['-c', `for w in ${shellQuote(words)}; do printf '%s\\n' "$w"; done`]);
   assert.deepEqual(r.stdout.split('\n').slice(0, -1), words);
+});
+
+test('a run-time disk on a kernel without virtio-blk is refused naming the rebuild; with the driver, or unknown (old records), it is attached', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tailor-noblk-'));
+  const data = join(dir, 'data.img');
+  writeFileSync(data, Buffer.alloc(4096));
+  const noBlk = record({ profile: 'minimal' }, { hasVirtioBlk: false });
+  assert.throws(() => buildQemuCommand('/b', noBlk, { ...microTcg, storage: { extraDisks: [data] } }),
+    (e: unknown) => e instanceof UsageError && /--second-disk-image: build \S+'s kernel has no virtio-blk driver.*--profile=minimal leaves the driver out/.test(e.message) && /conf_drivers_virtio_blk=1/.test(e.hint ?? ''));
+  assert.throws(() => buildQemuCommand('/b', noBlk, { ...microTcg, storage: { diskImage: data } }), (e: unknown) => e instanceof UsageError && /^--disk-image: /.test(e.message));
+  assert.doesNotThrow(() => buildQemuCommand('/b', noBlk, microTcg), 'no disk asked for: nothing to refuse');
+  for (const k of [{ hasVirtioBlk: true }, {}]) {
+    assert.match(buildQemuCommand('/b', record({}, k), { ...microTcg, storage: { extraDisks: [data] } }).args.join(' '), /virtio-blk-device,drive=disk1/);
+  }
+  rmSync(dir, { recursive: true, force: true });
 });

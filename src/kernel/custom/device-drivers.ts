@@ -58,9 +58,6 @@ export const deviceKinds: readonly DeviceKind[] = [
   },
 ];
 
-/** Driver switches that give the kernel a disk (a disk root needs one of them). */
-export const diskDriverSwitches: readonly DriverSwitch[] = deviceKinds.find((k) => k.need === 'block')!.drivers.map((d) => d.sw);
-
 export interface DriverAddition {
   readonly kconfig: Readonly<Record<string, string>>;
   readonly reason: string;

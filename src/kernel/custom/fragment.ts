@@ -10,7 +10,7 @@ import { UsageError } from '../../errors.ts';
 import { kernelFeatures, validateKernelNeeds } from '../features.ts';
 import { archFragments, baseFragmentFor } from './base.ts';
 import { targetArch } from '../../config/arch.ts';
-import { diskDriverSwitches, driversForNeeds } from './device-drivers.ts';
+import { driversForNeeds } from './device-drivers.ts';
 import { kconfigLine } from './kconfig.ts';
 import { composeSeries, describeSeries, type SourceLayer, type SourceRequest } from './series.ts';
 
@@ -164,12 +164,8 @@ export function composeFragment(
   const fs = String(o.fs);
   const fsNeeds = filesystemNeeds[fs];
   if (!fsNeeds) throw new UsageError(`fs=${fs}: no kernel mapping for this filesystem`, `use one of ${Object.keys(filesystemNeeds).join(', ')}`);
-  if (fs !== 'ramfs' && fs !== 'virtiofs' && !diskDriverSwitches.some((d) => o[`conf_drivers_${d}`] === true)) {
-    throw new UsageError(
-      `fs=${fs} needs a disk, and no disk driver is on (${optionReason(config, 'conf_drivers_profile')})`,
-      `turn one on, e.g. conf_drivers_virtio_blk=1 (QEMU) or conf_drivers_nvme=1 (AWS), or use fs=ramfs`,
-    );
-  }
+  // A disk root's need for block brings the drivers profile's disk driver below (driversForNeeds): also when a
+  // configuration profile such as minimal turned it off for ramfs images; a driver the user turned off is an error there.
   for (const need of fsNeeds) b.addAll(kernelFeatures[need]!.kconfig, `${optionReason(config, 'fs')}: kernel feature ${need}`);
   const compression = String(o.fs_compression ?? 'auto');
   if (fs === 'ramfs') b.addAll(initrdCompression[compression] ?? {}, `${optionReason(config, 'fs_compression')}: initramfs decompressor`);

@@ -34,6 +34,7 @@ export async function prepareCustomKernel(config: BuildConfig, needs: readonly s
     modules: [],
     initrdCompressions: initrdCompressionsOf(dotConfig),
     hasVirtioMmio: dotConfig.get('VIRTIO_MMIO') === 'y',
+    hasVirtioBlk: dotConfig.get('VIRTIO_BLK') === 'y',
     hasPci: dotConfig.get('PCI') === 'y',
     hasAcpi: dotConfig.get('ACPI') === 'y',
   };
