@@ -18,6 +18,12 @@ export interface BaseLine {
 
 const line = (symbol: string, value: string, why: string, soft = false): BaseLine => ({ symbol, value, why, ...(soft ? { soft } : {}) });
 
+/** The 8250 driver probes one UART only (faster init): the console's, on every architecture that has an 8250 console. */
+const oneUart: readonly BaseLine[] = [
+  line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
+  line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
+];
+
 /** Lines every architecture's custom kernel starts from. */
 export const commonBase: readonly BaseLine[] = [
   line('64BIT', 'y', '64-bit kernel'),
@@ -74,8 +80,7 @@ export const archFragments: Readonly<Record<ArchName, ArchFragment>> = {
       { after: 'TTY', lines: [
         line('SERIAL_8250', 'y', 'serial console (ttyS0 on every QEMU machine type)'),
         line('SERIAL_8250_CONSOLE', 'y', 'console=ttyS0'),
-        line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
-        line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
+        ...oneUart,
       ] },
       // hypervisor guest: PVH entry lets QEMU boot the uncompressed vmlinux directly
       { after: 'POSIX_TIMERS', lines: [
@@ -105,8 +110,7 @@ export const archFragments: Readonly<Record<ArchName, ArchFragment>> = {
         line('SERIAL_8250', 'y', "Firecracker's arm64 console: a 16550 UART in its device tree (ttyS0)"),
         line('SERIAL_8250_CONSOLE', 'y', 'console=ttyS0 under Firecracker'),
         line('SERIAL_OF_PLATFORM', 'y', 'finds that UART in the device tree'),
-        line('SERIAL_8250_NR_UARTS', '1', 'one UART probed: faster 8250 init'),
-        line('SERIAL_8250_RUNTIME_UARTS', '1', 'one UART probed: faster 8250 init'),
+        ...oneUart,
         // Kconfig turns these on with SERIAL_8250 (PCI cards, SoC variants): 118 KB of drivers/tty that a plain 16550 never uses.
         line('SERIAL_8250_PCI', 'n', 'no PCI serial cards: the console UART is in the device tree', true),
         line('SERIAL_8250_EXAR', 'n', 'no Exar PCI UARTs', true),
