@@ -4,7 +4,7 @@
  * (one request, one correct reply), and the load that measures its
  * throughput from the host through the forwarded port.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -56,6 +56,13 @@ export function ask(port: number, payload: string, done: (reply: string) => bool
 }
 
 const httpOk = async (port: number) => /^HTTP\/1\.[01] 200/.test((await ask(port, 'GET / HTTP/1.0\r\n\r\n', (r) => r.includes('\r\n\r\n'))) ?? '');
+
+/** stdout of a command, '' when it fails or times out. */
+function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolvePromise) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PGCONNECT_TIMEOUT: '5' } }, (err, stdout) => resolvePromise(err ? '' : stdout));
+  });
+}
 
 function run(cmd: string, args: string[], timeoutMs: number): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
@@ -153,7 +160,8 @@ export function lupineApps(scratch: string): LupineApp[] {
     },
     {
       name: 'postgres', args: () => ['image=postgres'], suited: 'database', port: 5432, memoryMiB: 512,
-      ready: async (p) => spawnSync('psql', ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-Atc', 'SELECT 1'], { encoding: 'utf8', timeout: 30_000 }).stdout?.trim() === '1',
+      // Asynchronous, so that probes overlap while the guest boots (bench/lupine.ts).
+      ready: async (p) => (await runAsync('psql', ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-Atc', 'SELECT 1'], 30_000)).trim() === '1',
       load: (p, o) => pgbench(p, o, scratch),
     },
     { name: 'node', args: (root) => ['image=lupine-node-http', `--module-path=${root}`], suited: 'webserver', port: 8080, memoryMiB: 512, ready: httpOk, load: (p, o) => wrk(p, o) },

@@ -96,7 +96,7 @@ test('an arm64 build runs on qemu-system-aarch64 -M virt, cpu max, its Image, co
   assert.equal(valueAfter(c.args, '-M'), 'virt');
   assert.equal(valueAfter(c.args, '-cpu'), 'max');
   assert.equal(valueAfter(c.args, '-kernel'), '/b/Image');
-  assert.match(c.cmdline, /^console=ttyAMA0 quiet panic=-1 cryptomgr\.notests rdinit=\/init pci=off -- \/hello$/);
+  assert.match(c.cmdline, /^console=ttyAMA0 quiet panic=-1 cryptomgr\.notests random\.trust_cpu=on rdinit=\/init pci=off -- \/hello$/);
   for (const w of ['noapictimer', 'reboot=t', 'tsc=reliable', 'i8042']) assert.ok(!c.cmdline.includes(w), w);
 });
 
