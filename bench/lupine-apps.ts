@@ -57,10 +57,10 @@ export function ask(port: number, payload: string, done: (reply: string) => bool
 
 const httpOk = async (port: number) => /^HTTP\/1\.[01] 200/.test((await ask(port, 'GET / HTTP/1.0\r\n\r\n', (r) => r.includes('\r\n\r\n'))) ?? '');
 
-/** stdout of a command, '' when it fails or times out. */
-function runAsync(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+/** stdout of a command, '' when it fails or times out; `env` is added to this process's environment. */
+function runAsync(cmd: string, args: string[], timeoutMs: number, env: Readonly<Record<string, string>> = {}): Promise<string> {
   return new Promise((resolvePromise) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PGCONNECT_TIMEOUT: '5' } }, (err, stdout) => resolvePromise(err ? '' : stdout));
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, ...env } }, (err, stdout) => resolvePromise(err ? '' : stdout));
   });
 }
 
@@ -161,7 +161,7 @@ export function lupineApps(scratch: string): LupineApp[] {
     {
       name: 'postgres', args: () => ['image=postgres'], suited: 'database', port: 5432, memoryMiB: 512,
       // Asynchronous, so that probes overlap while the guest boots (bench/lupine.ts).
-      ready: async (p) => (await runAsync('psql', ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-Atc', 'SELECT 1'], 30_000)).trim() === '1',
+      ready: async (p) => (await runAsync('psql', ['-h', '127.0.0.1', '-p', String(p), '-U', 'postgres', '-Atc', 'SELECT 1'], 30_000, { PGCONNECT_TIMEOUT: '5' })).trim() === '1',
       load: (p, o) => pgbench(p, o, scratch),
     },
     { name: 'node', args: (root) => ['image=lupine-node-http', `--module-path=${root}`], suited: 'webserver', port: 8080, memoryMiB: 512, ready: httpOk, load: (p, o) => wrk(p, o) },

@@ -81,9 +81,10 @@ interface Settings {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One boot with the app's port forwarded: time to its first correct reply, then (optionally) the load. */
 /** Readiness probes open at once while a boot is awaited (each ends by its own timeout). */
 const maxOpenProbes = 60;
+
+/** One boot with the app's port forwarded: time to its first correct reply, then (optionally) the load. */
 
 async function bootToReady(dir: string, app: LupineApp, memoryMiB: number, accel: Accel, deadlineMs: number, then?: (port: number) => Promise<LoadResult>): Promise<{ readyMs?: number; load?: LoadResult; why?: string; hypervisor: string }> {
   const build = loadBuildFolder(dir);

@@ -276,10 +276,15 @@ function validateCombination(values: Map<string, { value: OptionValue; source: V
   const image = get('image') as string[];
   if (image.length === 0) throw new UsageError('image= is empty', 'name at least one module, or image=empty for the empty image');
   // Turned off by a configuration profile (minimal: no disks for ramfs images), the disk root's need brings it back.
-  const blkFromProfile = ['profile', 'project-profile'].includes(values.get('conf_drivers_virtio_blk')!.source.kind);
+  const blkFromProfile = fromConfigurationProfile(values.get('conf_drivers_virtio_blk')!.source);
   if (get('fs') === 'rofs' && get('conf_drivers_virtio_blk') !== true && get('kernel') !== 'stock' && !blkFromProfile) {
     throw new UsageError('fs=rofs boots from a virtio-blk disk, but conf_drivers_virtio_blk=0', 'set conf_drivers_virtio_blk=1 or use fs=ramfs');
   }
+}
+
+/** Whether a configuration profile (built-in or the project's) set the value: such a default yields to an image's needs. */
+export function fromConfigurationProfile(source: ValueSource | undefined): boolean {
+  return source?.kind === 'profile' || source?.kind === 'project-profile';
 }
 
 export function describeSource(source: ValueSource): string {

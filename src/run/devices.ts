@@ -140,8 +140,11 @@ export function shareMountOptions(shares: readonly HostShare[] | undefined, tran
  * --profile=minimal and Debian's kernel without that need have none.)
  */
 export function refuseDisksWithoutDriver(record: BuildRecord, req: StorageRequest | undefined): void {
+  if (record.kernel.hasVirtioBlk !== false) return;
   const extra = req?.extraDisks ?? [];
-  if (record.kernel.hasVirtioBlk !== false || (extra.length === 0 && !(req?.diskImage && !record.rootDisk))) return;
+  // --disk-image in place of a root disk is that root (the kernel has its driver); on an initramfs build it is a new disk.
+  const diskForRamfs = Boolean(req?.diskImage) && !record.rootDisk;
+  if (extra.length === 0 && !diskForRamfs) return;
   const what = extra.length > 0 ? '--second-disk-image' : '--disk-image';
   throw new UsageError(
     `${what}: build ${record.name}'s kernel has no virtio-blk driver, so the guest would see no disk (its image needs no block device${record.profile ? `, and --profile=${record.profile} leaves the driver out` : ''})`,

@@ -15,9 +15,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:process';
 import { join } from 'node:path';
+import { tempSibling } from '../util/atomic.ts';
 import { cacheDir, repoRoot } from '../util/paths.ts';
 
 export interface TscRate {
@@ -61,21 +62,37 @@ function measured(): TscRate | undefined {
     const bin = cacheDir('bin', `tsc-rate-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`);
     if (!existsSync(bin)) {
       mkdirSync(cacheDir('bin'), { recursive: true });
-      const tmp = `${bin}.tmp-${process.pid}`;
-      const cc = spawnSync('cc', ['-O2', '-o', tmp, source], { stdio: 'ignore', timeout: 60_000 });
-      if (cc.status !== 0) return undefined;
-      renameSync(tmp, bin);
+      const built = writeThenRename(bin, (tmp) => spawnSync('cc', ['-O2', '-o', tmp, source], { stdio: 'ignore', timeout: 60_000 }).status === 0);
+      if (!built) return undefined;
     }
     const run = spawnSync(bin, [], { encoding: 'utf8', timeout: 10_000 });
     const khz = Number(run.stdout.trim());
     if (run.status !== 0 || !Number.isFinite(khz) || khz <= 0) return undefined;
     const rounded = Math.round(khz);
-    const tmp = `${recordFile()}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${JSON.stringify({ bootId: bootId(), khz: rounded })}\n`);
-    renameSync(tmp, recordFile());
+    writeThenRename(recordFile(), (tmp) => {
+      writeFileSync(tmp, `${JSON.stringify({ bootId: bootId(), khz: rounded })}\n`);
+      return true;
+    });
     return { khz: rounded, how: 'measured' };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * `write` fills a temporary sibling (the synchronous form of writeFileAtomic: the QEMU command is built
+ * synchronously); renamed into place when it says so, removed otherwise.
+ */
+function writeThenRename(path: string, write: (tmp: string) => boolean): boolean {
+  const tmp = tempSibling(path);
+  try {
+    if (write(tmp)) {
+      renameSync(tmp, path);
+      return true;
+    }
+    return false;
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 

@@ -10,7 +10,7 @@
  * without one, is an error naming the module and the fixes.
  */
 import type { BuildConfig } from '../../config/types.ts';
-import { describeSource, driverProfiles, optionsByName } from '../../config/index.ts';
+import { describeSource, driverProfiles, fromConfigurationProfile, optionsByName } from '../../config/index.ts';
 import type { DriverSwitch } from '../../config/schema.ts';
 import { UsageError } from '../../errors.ts';
 
@@ -96,7 +96,7 @@ export function driversForNeeds(config: BuildConfig, needs: readonly string[], w
     }
     const profileDrivers = kind.drivers.filter((d) => inProfile.has(d.sw));
     // Off by a configuration profile (built-in or the project's): the need wins, visibly.
-    const yielding = profileDrivers.find((d) => ['profile', 'project-profile'].includes(config.sources[switchName(d.sw)]?.kind ?? ''));
+    const yielding = profileDrivers.find((d) => fromConfigurationProfile(config.sources[switchName(d.sw)]));
     if (yielding) {
       out.push({
         kconfig: { ...switchKconfig(yielding.sw), ...yielding.extra },
