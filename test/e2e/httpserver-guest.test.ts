@@ -73,7 +73,8 @@ async function boot(name: string, execute: string | undefined, t: { after: (fn: 
   const done = new Promise<{ code: number | null; output: string }>((r) => proc.on('close', (code) => r({ code, output: text })));
   const listening = new Promise<void>((resolveListening, reject) => {
     onText = () => {
-      if (/^httpserver: listening on 0\.0\.0\.0:8000 /m.test(text)) resolveListening();
+      // The whole line, up to its newline: the console can arrive in chunks that split it, and tests match its end.
+      if (/^httpserver: listening on 0\.0\.0\.0:8000 .*\n/m.test(text)) resolveListening();
     };
     void done.then((d) => reject(new Error(`tailor run ended (exit ${d.code}) before the server listened:\n${d.output.slice(-3000)}`)));
   });
