@@ -74,7 +74,7 @@ async function boot(name: string, execute: string | undefined, t: { after: (fn: 
   const listening = new Promise<void>((resolveListening, reject) => {
     onText = () => {
       // The whole line, up to its newline: the console can arrive in chunks that split it, and tests match its end.
-      if (/^httpserver: listening on 0\.0\.0\.0:8000 .*\n/m.test(text)) resolveListening();
+      if (/^httpserver: listening on 0\.0\.0\.0:8000 [^\r\n]*\r?\n/m.test(text)) resolveListening();
     };
     void done.then((d) => reject(new Error(`tailor run ended (exit ${d.code}) before the server listened:\n${d.output.slice(-3000)}`)));
   });
