@@ -146,4 +146,7 @@ const char *cl_next_word(const char **cursor, size_t *len);
  */
 char *cl_module_params(const char *words, const char *module);
 
+/* glob.c: 1 when text matches the shell pattern ('*', '?', '[...]', '\\' escapes), else 0 */
+int cl_glob_match(const char *pattern, const char *text);
+
 #endif

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +67,7 @@ static int matches(const char *patterns, const char *sub, const char *event, con
 	snprintf(buf, sizeof buf, "%s", patterns);
 	char *save = NULL;
 	for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-		if (strchr(p, ':') ? fnmatch(p, full, 0) == 0 : fnmatch(p, event, 0) == 0 || fnmatch(p, sub, 0) == 0)
+		if (strchr(p, ':') ? cl_glob_match(p, full) : cl_glob_match(p, event) || cl_glob_match(p, sub))
 			return 1;
 	}
 	return 0;

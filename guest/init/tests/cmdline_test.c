@@ -3,6 +3,7 @@
  * init uses), table-driven. Built by `make test` with ASan/UBSan when the
  * compiler has them, so leaks and overflows fail the run too.
  */
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -563,6 +564,18 @@ static void test_helpers(void)
 	check_str("bsd name", sysctl_is_bsd_name("net.inet.tcp.x") ? "y" : "n", "y");
 	check_str("linux name", sysctl_is_bsd_name("net.ipv4.tcp_wmem") ? "y" : "n", "n");
 	check_str("kernel. is linux", sysctl_is_bsd_name("kernel.hostname") ? "y" : "n", "n");
+	/* --trace patterns: the init's own matcher agrees with the host libc's fnmatch */
+	static const char *const globs[] = {"sched*", "*switch", "sched:sched_*", "*", "", "s?hed", "*_*_*", "sched_[a-w]*",
+	                                    "sched_[!w]*", "[]x]*", "[!]]*", "a\\*b", "\\*", "ab[", "**x**", "*?",
+	                                    "sched_\\[x", "[^s]*", "irq*:*entry"};
+	static const char *const texts[] = {"sched", "sched_switch", "sched:sched_wakeup", "", "]x", "a*b", "axb", "*",
+	                                    "ab[", "[a-", "irq:irq_handler_entry", "sched_[x", "x", "timer:timer_start"};
+	for (size_t i = 0; i < sizeof globs / sizeof globs[0]; i++)
+		for (size_t j = 0; j < sizeof texts / sizeof texts[0]; j++) {
+			char what[96];
+			snprintf(what, sizeof what, "glob '%s' on '%s'", globs[i], texts[j]);
+			check_str(what, cl_glob_match(globs[i], texts[j]) ? "match" : "no", fnmatch(globs[i], texts[j], 0) == 0 ? "match" : "no");
+		}
 }
 
 int main(void)
