@@ -53,8 +53,12 @@ test('the filesystem: rofs brings EROFS behind MISC_FILESYSTEMS; ramfs compressi
   assert.equal(value(rofs, 'MISC_FILESYSTEMS'), 'y');
   assert.match(reasons(rofs, 'EROFS_FS'), /^fs=rofs \(command line \(fs=rofs\)\): kernel feature erofs/);
   assert.equal(value(fragmentFor('fs_compression=lz4'), 'RD_LZ4'), 'y');
-  assert.equal(value(fragmentFor('fs_compression=lz4'), 'RD_GZIP'), undefined);
+  assert.equal(value(fragmentFor('fs_compression=lz4'), 'RD_GZIP'), 'n');
+  assert.equal(value(fragmentFor('fs_compression=none'), 'RD_GZIP'), 'n');
+  assert.equal(value(fragmentFor('fs=rofs'), 'RD_GZIP'), 'n');
   assert.equal(value(fragmentFor(), 'RD_GZIP'), 'y');
+  assert.equal(value(fragmentFor('fs_compression=xz'), 'RD_XZ'), 'y');
+  assert.equal(value(fragmentFor('fs_compression=xz'), 'RD_GZIP'), 'n');
 });
 
 test('a disk root without any disk driver is refused, naming the drivers profile; the minimal profile\'s disk-less default yields to it', () => {
@@ -85,6 +89,19 @@ test('two sources asking different values of one symbol: an error naming both', 
       e instanceof UsageError &&
       /conflicting kernel settings: # CONFIG_PCI is not set \(conf_drivers_pci=0 \(conf_drivers_profile=microvm\)\) but CONFIG_PCI=y \(kernel feature virtio-pci \(needed by module pcitool\)\)/.test(e.message),
   );
+});
+
+test('a profile\'s kernel patch yields to a need it contradicts, with a note; asked for on the command line, the conflict is an error', () => {
+  const minimal = resolveConfig(['--profile=minimal'], { cwd });
+  assert.deepEqual(composeFragment(minimal, [], new Map()).series?.map((l) => l.name), ['compact-layout.patch', 'no-initmem-poison.patch', 'no-perf-events.patch']);
+  const f = composeFragment(minimal, ['perf-events'], new Map([['perf-events', ['module profiler']]]));
+  assert.deepEqual(f.series?.map((l) => l.name), ['compact-layout.patch', 'no-initmem-poison.patch']);
+  assert.equal(value(f, 'PERF_EVENTS'), 'y');
+  assert.equal(value(f, 'X86_OPTIONAL_PERF_EVENTS'), undefined);
+  assert.ok(f.notes.some((n) => /kernel patch no-perf-events\.patch left out: it sets # CONFIG_PERF_EVENTS is not set, but CONFIG_PERF_EVENTS=y \(kernel feature perf-events \(needed by module profiler\)\)/.test(n)), f.notes.join('\n'));
+  const asked = resolveConfig(['kernel=custom', 'kernel_patches=no-perf-events'], { cwd });
+  assert.throws(() => composeFragment(asked, ['perf-events'], new Map([['perf-events', ['module profiler']]])),
+    (e: unknown) => e instanceof UsageError && /conflicting kernel settings: CONFIG_PERF_EVENTS=y \(kernel feature perf-events/.test(e.message) && /kernel patch no-perf-events\.patch/.test(e.message));
 });
 
 test('options: -O3 goes to KCFLAGS and says so, mode=debug turns on debug info, lto asks for an LLVM build, preempt', () => {
