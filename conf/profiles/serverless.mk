@@ -6,6 +6,6 @@ fs = rofs
 conf_hide_symbols = 1
 # the compact kernel layout (conf/kernel-patches/compact-layout.patch): no 2 MiB
 # section padding, so the kernel occupies its real size (docs/custom-kernel.md)
-kernel_patches = compact-layout
+kernel_patches = compact-layout,no-initmem-poison
 conf_lazy_stack = 1
 CFLAGS += -Os

@@ -80,6 +80,11 @@ class FragmentBuilder {
     for (const [symbol, value] of Object.entries(assignments)) this.add(symbol, value, reason);
   }
 
+  /** The line for `symbol` so far, if any. */
+  get(symbol: string): { readonly value: string; readonly reasons: readonly string[]; readonly soft: boolean } | undefined {
+    return this.bySymbol.get(symbol);
+  }
+
   lines(): FragmentLine[] {
     return [...this.bySymbol.entries()].map(([symbol, { value, reasons, soft }]) => ({ symbol, value, reasons, ...(soft ? { soft } : {}) }));
   }
@@ -204,7 +209,17 @@ export function composeFragment(
   if (o.lto === true) makeVars.LLVM = '1';
 
   // (f) the source series: symbols its patches add and set (Tailor-Kconfig: lines)
-  const series = composeSeries(config, sourceRequests, notes);
+  // A profile's patch yields to a need it contradicts (minimal's no-perf-events and a module that needs perf-events).
+  const series = composeSeries(config, sourceRequests, notes).filter((layer) => {
+    const clash = Object.entries(layer.kconfig).find(([symbol, value]) => {
+      const seen = b.get(symbol);
+      return seen !== undefined && !seen.soft && seen.value !== value;
+    });
+    if (!clash || !layer.fromProfile) return true;
+    const seen = b.get(clash[0])!;
+    notes.push(`kernel patch ${layer.name} left out: it sets ${kconfigLine(clash[0], clash[1])}, but ${kconfigLine(clash[0], seen.value)} (${seen.reasons.join('; ')}); it came from ${layer.reasons.join('; ')}`);
+    return false;
+  });
   for (const layer of series) b.addAll(layer.kconfig, `kernel patch ${layer.name} (${layer.reasons.join('; ')})`);
 
   return { lines: b.lines(), makeVars, notes, ...(series.length ? { series } : {}) };

@@ -38,6 +38,8 @@ export interface SourceLayer {
   readonly reasons: readonly string[];
   /** Symbols the patch's Tailor-Kconfig: lines set (none for a Kbuild folder). */
   readonly kconfig: Readonly<Record<string, string>>;
+  /** Asked for only by a configuration profile: it yields to a need it contradicts (fragment.ts). */
+  readonly fromProfile?: boolean;
 }
 
 /** The modules' requests, in module order (dependencies first). */
@@ -117,9 +119,13 @@ function kbuildLayer(dir: string, who: string): SourceLayer {
 export function composeSeries(config: BuildConfig, requests: readonly SourceRequest[], notes: string[] = []): SourceLayer[] {
   const layers: SourceLayer[] = [];
   const add = (layer: SourceLayer): void => {
-    const same = layers.find((l) => l.kind === layer.kind && l.sha256 === layer.sha256);
-    if (same) (same.reasons as string[]).push(...layer.reasons.filter((r) => !same.reasons.includes(r)));
-    else layers.push({ ...layer, reasons: [...layer.reasons] });
+    const i = layers.findIndex((l) => l.kind === layer.kind && l.sha256 === layer.sha256);
+    const same = layers[i];
+    if (!same) layers.push({ ...layer, reasons: [...layer.reasons] });
+    else {
+      const { fromProfile: _, ...rest } = same;
+      layers[i] = { ...rest, reasons: [...same.reasons, ...layer.reasons.filter((r) => !same.reasons.includes(r))], ...(same.fromProfile && layer.fromProfile ? { fromProfile: true } : {}) };
+    }
   };
   const values = (config.options.kernel_patches ?? []) as readonly string[];
   const source = config.sources.kernel_patches;
@@ -137,8 +143,9 @@ export function composeSeries(config: BuildConfig, requests: readonly SourceRequ
       throw new UsageError(why, `remove kernel_patches=${value}, or build for its architecture`);
     }
     const builtins = builtinPatchNames();
-    add(patchLayer(path, `kernel_patches=${value}${source ? ` (${describeSource(source)})` : ''}`,
-      `give a path to a .patch file${builtins.length ? ` or a built-in patch name (${builtins.join(', ')})` : ''}`));
+    const layer = patchLayer(path, `kernel_patches=${value}${source ? ` (${describeSource(source)})` : ''}`,
+      `give a path to a .patch file${builtins.length ? ` or a built-in patch name (${builtins.join(', ')})` : ''}`);
+    add(source?.kind === 'profile' || source?.kind === 'project-profile' ? { ...layer, fromProfile: true } : layer);
   }
   for (const r of requests) {
     if (r.kind === 'patch') add(patchLayer(r.path, `kernel_patches of ${r.who}`, `fix kernel_patches: in the module.yaml of ${r.who} (paths are relative to the module folder)`));
