@@ -106,8 +106,10 @@ export const kernelFeatures: Record<string, KernelFeature> = {
 
   // observability
   tracing: {
-    help: 'kernel tracepoints and tracefs (tailor trace)',
-    kconfig: { FTRACE: 'y', ENABLE_DEFAULT_TRACERS: 'y' },
+    // perf events too: x86's trace events assume them (irq_vectors.h's perf permission hook does not
+    // build without), so minimal's no-perf-events patch yields to this need
+    help: 'kernel tracepoints and tracefs (tailor trace), with perf events',
+    kconfig: { FTRACE: 'y', ENABLE_DEFAULT_TRACERS: 'y', PERF_EVENTS: 'y' },
     stockModules: [],
   },
 

@@ -99,6 +99,10 @@ test('a profile\'s kernel patch yields to a need it contradicts, with a note; as
   assert.equal(value(f, 'PERF_EVENTS'), 'y');
   assert.equal(value(f, 'X86_OPTIONAL_PERF_EVENTS'), undefined);
   assert.ok(f.notes.some((n) => /kernel patch no-perf-events\.patch left out: it sets # CONFIG_PERF_EVENTS is not set, but CONFIG_PERF_EVENTS=y \(kernel feature perf-events \(needed by module profiler\)\)/.test(n)), f.notes.join('\n'));
+  // tracing (tailor learn's kernel, --trace) brings perf events back the same way
+  const traced = composeFragment(minimal, ['tracing'], new Map());
+  assert.deepEqual(traced.series?.map((l) => l.name), ['compact-layout.patch', 'no-initmem-poison.patch']);
+  assert.equal(value(traced, 'PERF_EVENTS'), 'y');
   const asked = resolveConfig(['kernel=custom', 'kernel_patches=no-perf-events'], { cwd });
   assert.throws(() => composeFragment(asked, ['perf-events'], new Map([['perf-events', ['module profiler']]])),
     (e: unknown) => e instanceof UsageError && /conflicting kernel settings: CONFIG_PERF_EVENTS=y \(kernel feature perf-events/.test(e.message) && /kernel patch no-perf-events\.patch/.test(e.message));
