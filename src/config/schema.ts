@@ -122,7 +122,7 @@ export const optionSchema: readonly OptionSpec[] = [
     help: 'driver set; the conf_drivers_* switches refine it' },
   ...driverOptions,
   { name: 'kernel_patches', type: 'list', default: [], group: 'kernel',
-    help: 'unified diffs applied in order to a copy of the kernel source before Kconfig runs (custom and general kernels): paths to .patch files, or built-in patch names from conf/kernel-patches/ (compact-layout, no-initmem-poison); a patch may set the symbols it adds with Tailor-Kconfig: CONFIG_X=y lines before its first diff',
+    help: 'unified diffs applied in order to a copy of the kernel source before Kconfig runs (custom and general kernels): paths to .patch files, or the names of the built-in patches (the .patch files in conf/kernel-patches/); a patch may set the symbols it adds with Tailor-Kconfig: CONFIG_X=y lines before its first diff',
     effect: 'the series (with the modules\' kernel_patches: and kernel_sources:) is part of the kernel cache key; tailor kernel config lists it',
     noEffect: stockKernel },
   { name: 'conf_hide_symbols', type: 'bool', default: false, group: 'kernel', help: 'no kallsyms in the kernel and every ELF file in the image stripped',

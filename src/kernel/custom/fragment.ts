@@ -211,14 +211,14 @@ export function composeFragment(
   // (f) the source series: symbols its patches add and set (Tailor-Kconfig: lines)
   // A profile's patch yields to a need it contradicts (minimal's no-perf-events and a module that needs perf-events).
   const series = composeSeries(config, sourceRequests, notes).filter((layer) => {
-    const clash = Object.entries(layer.kconfig).find(([symbol, value]) => {
+    if (!layer.fromProfile) return true; // anyone else's patch that contradicts a need is a conflict (add)
+    for (const [symbol, value] of Object.entries(layer.kconfig)) {
       const seen = b.get(symbol);
-      return seen !== undefined && !seen.soft && seen.value !== value;
-    });
-    if (!clash || !layer.fromProfile) return true;
-    const seen = b.get(clash[0])!;
-    notes.push(`kernel patch ${layer.name} left out: it sets ${kconfigLine(clash[0], clash[1])}, but ${kconfigLine(clash[0], seen.value)} (${seen.reasons.join('; ')}); it came from ${layer.reasons.join('; ')}`);
-    return false;
+      if (!seen || seen.soft || seen.value === value) continue;
+      notes.push(`kernel patch ${layer.name} left out: it sets ${kconfigLine(symbol, value)}, but ${kconfigLine(symbol, seen.value)} (${seen.reasons.join('; ')}); it came from ${layer.reasons.join('; ')}`);
+      return false;
+    }
+    return true;
   });
   for (const layer of series) b.addAll(layer.kconfig, `kernel patch ${layer.name} (${layer.reasons.join('; ')})`);
 

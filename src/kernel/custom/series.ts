@@ -122,13 +122,12 @@ export function composeSeries(config: BuildConfig, requests: readonly SourceRequ
     const i = layers.findIndex((l) => l.kind === layer.kind && l.sha256 === layer.sha256);
     const same = layers[i];
     if (!same) layers.push({ ...layer, reasons: [...layer.reasons] });
-    else {
-      const { fromProfile: _, ...rest } = same;
-      layers[i] = { ...rest, reasons: [...same.reasons, ...layer.reasons.filter((r) => !same.reasons.includes(r))], ...(same.fromProfile && layer.fromProfile ? { fromProfile: true } : {}) };
-    }
+    // asked for twice: still the profile's alone only when both requests were
+    else layers[i] = { ...same, reasons: [...same.reasons, ...layer.reasons.filter((r) => !same.reasons.includes(r))], fromProfile: same.fromProfile === true && layer.fromProfile === true };
   };
   const values = (config.options.kernel_patches ?? []) as readonly string[];
   const source = config.sources.kernel_patches;
+  const fromProfile = source?.kind === 'profile' || source?.kind === 'project-profile';
   const srcArch = targetArch(config.options.arch).kernel.srcArch;
   for (const value of values) {
     const path = resolvePatchName(value);
@@ -136,7 +135,7 @@ export function composeSeries(config: BuildConfig, requests: readonly SourceRequ
     if (foreign) {
       // A profile's patch for another architecture (compact-layout is x86-64's) does not apply here; one asked for by name is an error.
       const why = `kernel_patches=${value} changes only arch/${foreign}/ files, and arch=${String(config.options.arch)} builds arch/${srcArch}/`;
-      if (source?.kind === 'profile' || source?.kind === 'project-profile') {
+      if (fromProfile) {
         notes.push(`${why}: left out (it came from ${describeSource(source)})`);
         continue;
       }
@@ -145,7 +144,7 @@ export function composeSeries(config: BuildConfig, requests: readonly SourceRequ
     const builtins = builtinPatchNames();
     const layer = patchLayer(path, `kernel_patches=${value}${source ? ` (${describeSource(source)})` : ''}`,
       `give a path to a .patch file${builtins.length ? ` or a built-in patch name (${builtins.join(', ')})` : ''}`);
-    add(source?.kind === 'profile' || source?.kind === 'project-profile' ? { ...layer, fromProfile: true } : layer);
+    add({ ...layer, fromProfile });
   }
   for (const r of requests) {
     if (r.kind === 'patch') add(patchLayer(r.path, `kernel_patches of ${r.who}`, `fix kernel_patches: in the module.yaml of ${r.who} (paths are relative to the module folder)`));
